@@ -1,0 +1,45 @@
+# transformer-reel — `make demo` and `make test` set everything up first (Debian, as root).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config ffmpeg fonts-lmodern \
+	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended dvisvgm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup apt demo test bench train clean
+
+setup: apt $(VENV)/.installed
+
+# Installs only the Debian packages that are missing; does nothing when all are there.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# torch first, pinned to the CPU build, so the project's range never pulls a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(PY) render.py --scene cross_attention --quality low --out media
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/render_speed.py
+
+train: setup
+	$(PY) -m model train --model translator
+	$(PY) -m model evaluate --model translator
+
+clean:
+	rm -rf media .pytest_cache

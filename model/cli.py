@@ -1,0 +1,100 @@
+"""`python -m model …`: train, evaluate, translate, trace, vocab."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import MODELS
+from .errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="translator", choices=MODELS, help="which model (default: translator)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m model", description="The tiny Transformer behind transformer-reel.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train from scratch and write assets/<model>.pt")
+    _model_arg(p)
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the tuned number)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("evaluate", help="held-out exact match and cross-attention sharpness")
+    _model_arg(p)
+
+    p = sub.add_parser("translate", help="translate an English sentence")
+    p.add_argument("sentence")
+    _model_arg(p)
+
+    p = sub.add_parser("trace", help="record every tensor of one forward pass into a .trace.npz")
+    _model_arg(p)
+    p.add_argument("--sentence", default=None, help="English input (default: a sentence showing reordering)")
+    p.add_argument("--target", default=None, help="French the decoder reads (default: the model's own translation)")
+    p.add_argument("--out", required=True, help="output file, ending in .trace.npz")
+
+    p = sub.add_parser("vocab", help="list the known words")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "train":
+        from .train import TrainConfig, save, train
+
+        tc = TrainConfig(seed=args.seed)
+        if args.steps is not None:
+            if args.steps < 1:
+                raise InputError("--steps must be at least 1")
+            tc.steps = args.steps
+        model, tok, secs = train(args.model, tc)
+        save(model, tok, args.model)
+        print(f"trained {args.model} in {secs:.0f} s; wrote assets/{args.model}.pt")
+    elif args.command == "evaluate":
+        from .train import evaluate
+
+        evaluate(args.model)
+    elif args.command == "translate":
+        from .trace import translate
+
+        print(translate(args.sentence, args.model))
+    elif args.command == "trace":
+        from .trace import record
+
+        if not args.out.endswith(".npz"):
+            raise InputError(f"--out must end in .trace.npz (got {args.out})")
+        trace = record(args.model, args.sentence, args.target)
+        trace.save(args.out)
+        print(f"{trace.sentence} → {trace.output}")
+        print(f"wrote {args.out}")
+    elif args.command == "vocab":
+        from . import VOCAB
+        from .tokenizer import Tokenizer
+
+        tok = Tokenizer.load(VOCAB)
+        print("\n".join(tok.words))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:  # e.g. an output folder that cannot be written
+        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,87 @@
+"""Recording a trace: one forward pass on the user's sentence, every tensor kept by name."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import torch
+
+from .errors import InputError
+from .tokenizer import Tokenizer
+from .tracefile import PARAM, Trace
+from .train import load
+from .transformer import Translator
+
+# Shows adjective reordering ("black cat" → "chat noir") and two words becoming one
+# ("looks at" → "regarde"), so the two sentences differ in length.
+DEFAULT_SENTENCE = "the black cat looks at the small fish"
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None]) -> list[int]:
+    enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words)
+    if enc.unknown:
+        warn(tok.unknown_warning(enc.unknown, "sentence"))
+    return enc.ids + [tok.eos_id]
+
+
+def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn) -> str:
+    model, tok = load(name)
+    src = encode_source(tok, model, sentence, warn)
+    return tok.decode(model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0])
+
+
+def record(
+    name: str = "translator",
+    sentence: str | None = None,
+    target: str | None = None,
+    warn: Callable[[str], None] = _warn,
+) -> Trace:
+    """Run the model on `sentence` (default: DEFAULT_SENTENCE) and record everything.
+
+    The decoder reads <bos> + `target`; without a target it reads the model's own
+    greedy translation, so the trace shows what the model really does.
+    """
+    model, tok = load(name)
+    sentence = DEFAULT_SENTENCE if sentence is None else sentence
+    src = encode_source(tok, model, sentence, warn)
+    src_t = torch.tensor([src])
+    out_ids = model.greedy(src_t, tok.bos_id, tok.eos_id)[0]
+    output = tok.decode(out_ids)
+    if target is None:
+        if not output:
+            raise InputError("the model produced an empty translation; give one with --target")
+        tgt_ids = tok.encode(output).ids
+    else:
+        enc = tok.encode(target, what="target", max_words=model.cfg.max_words)
+        if enc.unknown:
+            warn(tok.unknown_warning(enc.unknown, "target"))
+        tgt_ids = enc.ids
+    tgt_t = torch.tensor([[tok.bos_id] + tgt_ids])
+    _, cache = model.run_with_cache(src_t, tgt_t)
+
+    cfg = model.cfg
+    meta = {
+        "model": name,
+        "config": {
+            "d_model": cfg.d_model,
+            "n_heads": cfg.n_heads,
+            "d_head": cfg.d_head,
+            "d_ff": cfg.d_ff,
+            "n_layers": dict(cfg.n_layers),
+            "d_vocab": cfg.d_vocab,
+            "eps": cfg.eps,
+        },
+        "tokens": {"encoder": [tok.itos[i] for i in src], "decoder": [tok.itos[i] for i in tgt_t[0].tolist()]},
+        "sentence": sentence,
+        "output": output,
+    }
+    arrays = {PARAM + k: v.detach().numpy().astype("float32") for k, v in model.state_dict().items()}
+    for k, v in cache.items():
+        v = v[0]  # drop the batch dimension
+        arrays[k] = v.numpy().astype("int64" if k.endswith("hook_tokens") else v.numpy().dtype)
+    return Trace(meta, arrays)

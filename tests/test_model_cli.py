@@ -1,0 +1,92 @@
+"""`python -m model …` as a user types it, bad input included."""
+
+import numpy as np
+
+from model.tracefile import Trace
+
+from .conftest import run_cli
+
+
+def test_translate():
+    r = run_cli("-m", "model", "translate", "the black cat eats the small fish")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "le chat noir mange le petit poisson"
+
+
+def test_capitals_and_punctuation_are_normalised():
+    r = run_cli("-m", "model", "translate", "The Black CAT eats the small fish!")
+    assert r.returncode == 0 and r.stdout.strip() == "le chat noir mange le petit poisson"
+    assert r.stderr == ""
+
+
+def test_vocab_lists_words():
+    r = run_cli("-m", "model", "vocab")
+    words = r.stdout.split()
+    assert r.returncode == 0 and "cat" in words and "chat" in words and "<pad>" not in words
+
+
+def test_trace_default_and_with_target(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    r = run_cli("-m", "model", "trace", "--model", "translator", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    t = Trace.load(out)
+    assert t.tokens("decoder")[1:] == t.output.split()
+    out2 = tmp_path / "u.trace.npz"
+    r = run_cli("-m", "model", "trace", "--sentence", "the cat sleeps", "--target", "Le chien dort.", "--out", str(out2))
+    assert r.returncode == 0, r.stderr
+    u = Trace.load(out2)
+    assert u.tokens("decoder") == ["<bos>", "le", "chien", "dort"]
+    assert u.output == "le chat dort"
+
+
+def _assert_clean_failure(r, *words, out=None):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    if out is not None:
+        assert list(out.parent.iterdir()) == [], "a failure must leave no file behind"
+
+
+def test_empty_and_blank_sentences(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    for s in ("", "   ", "?!"):
+        _assert_clean_failure(run_cli("-m", "model", "trace", "--sentence", s, "--out", str(out)), "empty", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "translate", " "), "empty")
+
+
+def test_too_long_sentence_names_the_limit(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    long = " ".join(["the cat sleeps"] * 8)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--sentence", long, "--out", str(out)), "24 words", "limit is 20", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--target", long, "--out", str(out)), "target", "limit", out=out)
+
+
+def test_empty_target(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--target", " . ", "--out", str(out)), "target", "empty", out=out)
+
+
+def test_unknown_words_warn_with_suggestions(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    r = run_cli("-m", "model", "trace", "--sentence", "the blak cat eats the fsh", "--target", "le chat mange le poison", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "'blak'" in r.stderr and "black" in r.stderr and "'fsh'" in r.stderr and "'poison'" in r.stderr
+    assert "poisson" in r.stderr
+    t = Trace.load(out)
+    assert t.tokens("encoder") == ["the", "<unk>", "cat", "eats", "the", "<unk>", "<eos>"]
+    assert t.tokens("decoder") == ["<bos>", "le", "chat", "mange", "le", "<unk>"]
+    np.testing.assert_allclose(t["decoder.blocks.1.cross_attn.hook_pattern"].sum(-1), 1, atol=1e-6)
+
+
+def test_usage_errors_are_one_line(tmp_path):
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "nope", "--out", "x.trace.npz"), "nope")
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--out", str(tmp_path / "x.txt")), ".trace.npz", out=tmp_path / "x.txt")
+    _assert_clean_failure(run_cli("-m", "model", "frobnicate"), "frobnicate")
+
+
+def test_unwritable_output(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--out", str(blocker / "t.trace.npz")))

@@ -1,0 +1,237 @@
+"""The trace: names and shapes per CONTRACT, and every recorded tensor consistent with the others.
+
+The consistency checks recompute each step in NumPy from the trace's own parameters and
+inputs, independently of model/transformer.py.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.tracefile import Trace
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "translator_trace_names.txt"
+ATOL = 1e-5
+
+
+def contract_names(n_enc: int, n_dec: int) -> set[str]:
+    """Every hook and parameter name CONTRACT.md lists for the translator."""
+    attn_hooks = ["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_scaled", "hook_mask", "hook_pattern", "hook_z", "hook_out"]
+    attn_params = ["W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O"]
+    ln_hooks = ["hook_mean", "hook_var", "hook_normalized", "hook_out"]
+    mlp_hooks = ["hook_pre", "hook_post", "hook_out"]
+    names = {"param.W_pos", "param.unembed.W_U", "param.unembed.b_U", "unembed.hook_logits", "unembed.hook_probs"}
+    for stack, n, attns, lns, sums in (
+        ("encoder", n_enc, ["self_attn"], ["ln1", "ln2"], ["attn_sum", "mlp_sum"]),
+        ("decoder", n_dec, ["self_attn", "cross_attn"], ["ln1", "ln2", "ln3"], ["attn_sum", "cross_sum", "mlp_sum"]),
+    ):
+        names |= {f"param.{stack}.W_E", f"{stack}.hook_out"}
+        names |= {f"{stack}.hook_{h}" for h in ("tokens", "embed", "embed_scaled", "pos_embed", "input")}
+        for i in range(n):
+            b = f"{stack}.blocks.{i}"
+            names |= {f"{b}.hook_{h}" for h in ["resid_pre", "resid_post"] + sums}
+            for a in attns:
+                names |= {f"{b}.{a}.{h}" for h in attn_hooks} | {f"param.{b}.{a}.{p}" for p in attn_params}
+            for ln in lns:
+                names |= {f"{b}.{ln}.{h}" for h in ln_hooks} | {f"param.{b}.{ln}.{p}" for p in ("w", "b")}
+            names |= {f"{b}.mlp.{h}" for h in mlp_hooks}
+            names |= {f"param.{b}.mlp.{p}" for p in ("W_in", "b_in", "W_out", "b_out")}
+    return names
+
+
+def expected_shape(name: str, cfg: dict, S: int, P: int) -> tuple:
+    """The shape CONTRACT.md gives `name`, for S source and P target positions."""
+    D, H, E, F, V = cfg["d_model"], cfg["n_heads"], cfg["d_head"], cfg["d_ff"], cfg["d_vocab"]
+    if name.startswith("param."):
+        leaf = name.split(".")[-1]
+        table = {"W_E": (V, D), "W_Q": (H, D, E), "W_K": (H, D, E), "W_V": (H, D, E), "b_Q": (H, E), "b_K": (H, E),
+                 "b_V": (H, E), "W_O": (H, E, D), "b_O": (D,), "w": (D,), "b": (D,), "W_in": (D, F), "b_in": (F,),
+                 "W_out": (F, D), "b_out": (D,), "W_U": (D, V), "b_U": (V,)}
+        return (32, D) if name == "param.W_pos" else table[leaf]
+    if name.startswith("unembed."):
+        return (P, V)
+    q = S if name.startswith("encoder") else P
+    k = S if (name.startswith("encoder") or "cross_attn" in name) else P
+    leaf = name.split(".")[-1]
+    if ".mlp." in name:
+        return (q, F) if leaf in ("hook_pre", "hook_post") else (q, D)
+    if "_attn." in name:
+        return {"hook_q": (H, q, E), "hook_k": (H, k, E), "hook_v": (H, k, E), "hook_scores": (H, q, k),
+                "hook_scores_scaled": (H, q, k), "hook_mask": (q, k), "hook_pattern": (H, q, k), "hook_z": (H, q, E),
+                "hook_out": (q, D)}[leaf]
+    if leaf in ("hook_mean", "hook_var", "hook_tokens"):
+        return (q,)
+    return (q, D)
+
+
+def test_names_match_contract_and_snapshot(trace):
+    cfg = trace.config
+    names = set(trace.arrays)
+    assert names == contract_names(cfg["n_layers"]["encoder"], cfg["n_layers"]["decoder"])
+    assert sorted(names) == SNAPSHOT.read_text().split(), "names changed: update CONTRACT.md and the snapshot together"
+
+
+def test_shapes_and_dtypes_match_contract(trace):
+    S, P = len(trace.tokens("encoder")), len(trace.tokens("decoder"))
+    assert S != P, "the default sentence should give a non-square cross-attention"
+    for name, arr in trace.arrays.items():
+        assert arr.shape == expected_shape(name, trace.config, S, P), name
+        if name.endswith("hook_tokens"):
+            assert arr.dtype == np.int64
+        elif name.endswith("hook_mask"):
+            assert arr.dtype == np.bool_
+        else:
+            assert arr.dtype == np.float32, name
+
+
+def test_meta(trace, translator):
+    _, tok = translator
+    meta = trace.meta
+    assert meta["model"] == "translator"
+    assert set(meta["config"]) == {"d_model", "n_heads", "d_head", "d_ff", "n_layers", "d_vocab", "eps"}
+    assert meta["config"]["d_model"] <= 16 and meta["config"]["n_heads"] == 2
+    for stack in ("encoder", "decoder"):
+        ids = trace[f"{stack}.hook_tokens"]
+        assert [tok.itos[i] for i in ids] == meta["tokens"][stack]
+    assert meta["tokens"]["encoder"][-1] == "<eos>" and meta["tokens"]["decoder"][0] == "<bos>"
+    assert meta["tokens"]["decoder"][1:] == meta["output"].split()  # no --target: the decoder reads its own output
+
+
+def _ln(x, w, b, eps):
+    mean = x.mean(-1)
+    var = x.var(-1)
+    norm = (x - mean[:, None]) / np.sqrt(var[:, None] + eps)
+    return mean, var, norm, norm * w + b
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def check_attention(t: Trace, p: str, x_q: np.ndarray, x_kv: np.ndarray, causal: bool):
+    W = {k: t.param(f"{p}.{k}") for k in ("W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O")}
+    q = np.einsum("pd,hde->hpe", x_q, W["W_Q"]) + W["b_Q"][:, None]
+    k = np.einsum("sd,hde->hse", x_kv, W["W_K"]) + W["b_K"][:, None]
+    v = np.einsum("sd,hde->hse", x_kv, W["W_V"]) + W["b_V"][:, None]
+    np.testing.assert_allclose(t[f"{p}.hook_q"], q, atol=ATOL)
+    np.testing.assert_allclose(t[f"{p}.hook_k"], k, atol=ATOL)
+    np.testing.assert_allclose(t[f"{p}.hook_v"], v, atol=ATOL)
+    scores = q @ k.transpose(0, 2, 1)
+    np.testing.assert_allclose(t[f"{p}.hook_scores"], scores, atol=1e-4)
+    d_head = t.config["d_head"]
+    np.testing.assert_allclose(t[f"{p}.hook_scores_scaled"], t[f"{p}.hook_scores"] / math.sqrt(d_head), atol=ATOL)
+    mask = t[f"{p}.hook_mask"]
+    expected_mask = np.triu(np.ones(mask.shape, bool), 1) if causal else np.zeros(mask.shape, bool)
+    np.testing.assert_array_equal(mask, expected_mask)
+    pattern = t[f"{p}.hook_pattern"]
+    np.testing.assert_allclose(pattern.sum(-1), 1.0, atol=1e-6)
+    assert (pattern[:, mask] == 0.0).all(), "blocked cells must be exact zeros"
+    ref = _softmax(np.where(mask, -np.inf, t[f"{p}.hook_scores_scaled"]))
+    np.testing.assert_allclose(pattern, ref, atol=1e-6)
+    z = t[f"{p}.hook_z"]
+    np.testing.assert_allclose(z, pattern @ t[f"{p}.hook_v"], atol=ATOL)
+    np.testing.assert_allclose(t[f"{p}.hook_out"], np.einsum("hpe,hed->pd", z, W["W_O"]) + W["b_O"], atol=ATOL)
+
+
+def check_ln(t: Trace, p: str, x: np.ndarray):
+    mean, var, norm, out = _ln(x, t.param(f"{p}.w"), t.param(f"{p}.b"), t.config["eps"])
+    np.testing.assert_allclose(t[f"{p}.hook_mean"], mean, atol=ATOL)
+    np.testing.assert_allclose(t[f"{p}.hook_var"], var, atol=1e-4)
+    np.testing.assert_allclose(t[f"{p}.hook_normalized"], norm, atol=1e-4)
+    np.testing.assert_allclose(t[f"{p}.hook_out"], out, atol=1e-4)
+
+
+def check_mlp(t: Trace, p: str, x: np.ndarray):
+    pre = x @ t.param(f"{p}.W_in") + t.param(f"{p}.b_in")
+    np.testing.assert_allclose(t[f"{p}.hook_pre"], pre, atol=1e-4)
+    np.testing.assert_array_equal(t[f"{p}.hook_post"], np.maximum(t[f"{p}.hook_pre"], 0))
+    out = t[f"{p}.hook_post"] @ t.param(f"{p}.W_out") + t.param(f"{p}.b_out")
+    np.testing.assert_allclose(t[f"{p}.hook_out"], out, atol=1e-4)
+
+
+def test_embedding_and_positions(trace):
+    d_model = trace.config["d_model"]
+    for stack in ("encoder", "decoder"):
+        tokens = trace[f"{stack}.hook_tokens"]
+        np.testing.assert_array_equal(trace[f"{stack}.hook_embed"], trace.param(f"{stack}.W_E")[tokens])
+        np.testing.assert_allclose(trace[f"{stack}.hook_embed_scaled"], trace[f"{stack}.hook_embed"] * math.sqrt(d_model), atol=ATOL)
+        np.testing.assert_array_equal(trace[f"{stack}.hook_pos_embed"], trace.param("W_pos")[: len(tokens)])
+        np.testing.assert_allclose(
+            trace[f"{stack}.hook_input"], trace[f"{stack}.hook_embed_scaled"] + trace[f"{stack}.hook_pos_embed"], atol=ATOL
+        )
+
+
+def test_position_table_is_the_papers_formula(trace):
+    table = trace.param("W_pos")
+    d = table.shape[1]
+    for pos in range(table.shape[0]):
+        for i in range(d // 2):
+            angle = pos / 10000 ** (2 * i / d)
+            assert table[pos, 2 * i] == pytest.approx(math.sin(angle), abs=1e-6)
+            assert table[pos, 2 * i + 1] == pytest.approx(math.cos(angle), abs=1e-6)
+
+
+def test_encoder_chain(trace):
+    n = trace.config["n_layers"]["encoder"]
+    x = trace["encoder.hook_input"]
+    for i in range(n):
+        b = f"encoder.blocks.{i}"
+        np.testing.assert_array_equal(trace[f"{b}.hook_resid_pre"], x)
+        check_attention(trace, f"{b}.self_attn", x, x, causal=False)
+        np.testing.assert_allclose(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"], atol=ATOL)
+        check_ln(trace, f"{b}.ln1", trace[f"{b}.hook_attn_sum"])
+        h = trace[f"{b}.ln1.hook_out"]
+        check_mlp(trace, f"{b}.mlp", h)
+        np.testing.assert_allclose(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"], atol=ATOL)
+        check_ln(trace, f"{b}.ln2", trace[f"{b}.hook_mlp_sum"])
+        np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln2.hook_out"])
+        x = trace[f"{b}.hook_resid_post"]
+    np.testing.assert_array_equal(trace["encoder.hook_out"], x)
+
+
+def test_decoder_chain_and_output(trace, translator):
+    n = trace.config["n_layers"]["decoder"]
+    memory = trace["encoder.hook_out"]
+    x = trace["decoder.hook_input"]
+    for i in range(n):
+        b = f"decoder.blocks.{i}"
+        np.testing.assert_array_equal(trace[f"{b}.hook_resid_pre"], x)
+        check_attention(trace, f"{b}.self_attn", x, x, causal=True)
+        np.testing.assert_allclose(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"], atol=ATOL)
+        check_ln(trace, f"{b}.ln1", trace[f"{b}.hook_attn_sum"])
+        h = trace[f"{b}.ln1.hook_out"]
+        # cross-attention: queries from the decoder (ln1 out), keys and values from the encoder's output
+        check_attention(trace, f"{b}.cross_attn", h, memory, causal=False)
+        np.testing.assert_allclose(trace[f"{b}.hook_cross_sum"], h + trace[f"{b}.cross_attn.hook_out"], atol=ATOL)
+        check_ln(trace, f"{b}.ln2", trace[f"{b}.hook_cross_sum"])
+        h = trace[f"{b}.ln2.hook_out"]
+        check_mlp(trace, f"{b}.mlp", h)
+        np.testing.assert_allclose(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"], atol=ATOL)
+        check_ln(trace, f"{b}.ln3", trace[f"{b}.hook_mlp_sum"])
+        np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln3.hook_out"])
+        x = trace[f"{b}.hook_resid_post"]
+    np.testing.assert_array_equal(trace["decoder.hook_out"], x)
+    logits = x @ trace.param("unembed.W_U") + trace.param("unembed.b_U")
+    np.testing.assert_allclose(trace["unembed.hook_logits"], logits, atol=1e-4)
+    np.testing.assert_allclose(trace["unembed.hook_probs"], _softmax(trace["unembed.hook_logits"]), atol=1e-6)
+    # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token
+    ids = list(trace["decoder.hook_tokens"][1:]) + [translator[1].eos_id]
+    assert list(trace["unembed.hook_probs"].argmax(-1)) == ids
+
+
+def test_round_trip(trace, tmp_path):
+    path = tmp_path / "x.trace.npz"
+    trace.save(path)
+    back = Trace.load(path)
+    assert back.meta == trace.meta
+    assert set(back.arrays) == set(trace.arrays)
+    for k, v in trace.arrays.items():
+        assert back[k].dtype == v.dtype
+        np.testing.assert_array_equal(back[k], v)
+    with np.load(path) as raw:  # plain NumPy reads it too, meta as JSON text
+        assert json.loads(str(raw["meta.json"][()]))["model"] == "translator"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.trace.npz"]  # no temporary file left behind
