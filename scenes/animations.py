@@ -1,0 +1,89 @@
+"""Animations that never copy their mobject.
+
+Manim's FadeIn, Transform and `.animate` deep-copy the whole mobject before they start;
+for a matrix of a few hundred numbers that dominates render time. These change
+opacity or position in place, so their cost is per frame only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import Animation, Mobject
+
+
+class _InPlace(Animation):
+    def create_starting_mobject(self) -> Mobject:
+        return Mobject()  # never read: interpolation works on the mobject itself
+
+
+class _Opacity(_InPlace):
+    """Scales every fill and stroke opacity by a factor going from `start` to `end`."""
+
+    start, end = 0.0, 1.0
+
+    def begin(self) -> None:
+        self._alphas = [
+            (m, m.fill_rgbas[:, 3].copy(), m.stroke_rgbas[:, 3].copy(), m.background_stroke_rgbas[:, 3].copy())
+            for m in self.mobject.family_members_with_points()
+            if hasattr(m, "fill_rgbas")
+        ]
+        super().begin()
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        k = self.start + (self.end - self.start) * self.rate_func(alpha)
+        for m, fill, stroke, back in self._alphas:
+            m.fill_rgbas[:, 3] = fill * k
+            m.stroke_rgbas[:, 3] = stroke * k
+            m.background_stroke_rgbas[:, 3] = back * k
+
+    def _restore(self) -> None:
+        for m, fill, stroke, back in self._alphas:
+            m.fill_rgbas[:, 3] = fill
+            m.stroke_rgbas[:, 3] = stroke
+            m.background_stroke_rgbas[:, 3] = back
+
+
+class Appear(_Opacity):
+    """Fade in, in place."""
+
+    def __init__(self, mobject: Mobject, **kwargs):
+        super().__init__(mobject, introducer=True, **kwargs)
+
+    def finish(self) -> None:
+        super().finish()
+        self._restore()
+
+
+class Vanish(_Opacity):
+    """Fade out, in place, and leave the scene."""
+
+    start, end = 1.0, 0.0
+
+    def __init__(self, mobject: Mobject, **kwargs):
+        super().__init__(mobject, remover=True, **kwargs)
+
+    def clean_up_from_scene(self, scene) -> None:
+        super().clean_up_from_scene(scene)
+        self._restore()  # so it can come back later looking as before
+
+
+class Slide(_InPlace):
+    """Move (and optionally scale) to a point or to another mobject's centre, in place."""
+
+    def __init__(self, mobject: Mobject, to, scale: float = 1.0, **kwargs):
+        self.to = to
+        self.scale = scale
+        super().__init__(mobject, **kwargs)
+
+    def begin(self) -> None:
+        self._start = self.mobject.get_center().copy()
+        self._applied = 1.0
+        self._end = self.to.get_center() if isinstance(self.to, Mobject) else np.asarray(self.to, dtype=float)
+        super().begin()
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        a = self.rate_func(alpha)
+        s = 1 + (self.scale - 1) * a
+        self.mobject.scale(s / self._applied)
+        self._applied = s
+        self.mobject.move_to(self._start + a * (self._end - self._start))

@@ -1,0 +1,418 @@
+"""Shared building blocks: real-valued matrices, attention grids, token labels, formulas.
+
+A component that puts a number on screen attaches a `Shown` record to it (tensor,
+index, exact text); the base scene collects those records into the values manifest
+as the mobject enters the screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UP,
+    Dot,
+    MathTex,
+    Rectangle,
+    Square,
+    SurroundingRectangle,
+    VGroup,
+    VMobject,
+)
+
+from . import palette
+from .glyphs import glyph_string, plain_text, text_width
+from .manifest import Shown, format_value
+
+NUMBER_SIZE = 24
+LABEL_SIZE = 24
+TOKEN_SIZE = 26
+
+
+# ---------------------------------------------------------------------------
+# Where numbers come from
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Values:
+    """A 2-D view of a traced tensor that remembers each entry's index in the tensor.
+
+    `prefix` fixes the leading indices (e.g. the head); `rows`/`cols` are the original
+    indices of the rows and columns shown; `transposed` swaps the last two.
+    """
+
+    trace: str
+    tensor: str
+    data: np.ndarray
+    prefix: tuple[int, ...] = ()
+    rows: tuple[int, ...] | None = None
+    cols: tuple[int, ...] | None = None
+    transposed: bool = False
+
+    def __post_init__(self):
+        if self.data.ndim != 2:
+            raise ValueError(f"{self.tensor}{list(self.prefix)} is {self.data.ndim}-D; a matrix view needs 2-D")
+        if self.rows is None:
+            object.__setattr__(self, "rows", tuple(range(self.data.shape[0])))
+        if self.cols is None:
+            object.__setattr__(self, "cols", tuple(range(self.data.shape[1])))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.data.shape  # type: ignore[return-value]
+
+    def index(self, r: int, c: int) -> tuple[int, ...]:
+        i, j = self.rows[r], self.cols[c]
+        return self.prefix + ((j, i) if self.transposed else (i, j))
+
+    def shown(self, r: int, c: int, decimals: int) -> Shown:
+        return Shown(self.trace, self.tensor, self.index(r, c), format_value(float(self.data[r, c]), decimals))
+
+    @property
+    def T(self) -> "Values":
+        return replace(self, data=self.data.T, rows=self.cols, cols=self.rows, transposed=not self.transposed)
+
+    def select(self, rows=None, cols=None) -> "Values":
+        rows = list(range(self.shape[0])) if rows is None else list(rows)
+        cols = list(range(self.shape[1])) if cols is None else list(cols)
+        return replace(
+            self,
+            data=self.data[np.ix_(rows, cols)],
+            rows=tuple(self.rows[r] for r in rows),
+            cols=tuple(self.cols[c] for c in cols),
+        )
+
+
+def number(shown: Shown, font_size: float, color) -> VGroup:
+    """A number as plain glyphs, carrying its manifest record."""
+    mob = glyph_string(shown.shown, font_size, color)
+    mob.shown = shown  # type: ignore[attr-defined]
+    return mob
+
+
+def without(group: VGroup, *mobjects) -> VGroup:
+    """The members of `group` other than `mobjects`."""
+    skip = {id(m) for m in mobjects}
+    return VGroup(*(m for m in group if id(m) not in skip))
+
+
+def shown_in(mobject) -> list[Shown]:
+    """Every manifest record inside `mobject`."""
+    return [m.shown for m in mobject.get_family() if hasattr(m, "shown")]
+
+
+# ---------------------------------------------------------------------------
+# Text: tokens, labels, captions, formulas
+# ---------------------------------------------------------------------------
+
+
+def label(text: str, size: float = LABEL_SIZE, color=palette.MUTED, **kw) -> VGroup:
+    return plain_text(text, size, color, **kw)
+
+
+def token(text: str, color, size: float = TOKEN_SIZE) -> VGroup:
+    """A token exactly as the model sees it (`<unk>` included), shown literally."""
+    return plain_text(text, size, color)
+
+
+def decoder_row_label(tokens: list[str], t: int, size: float = TOKEN_SIZE) -> VGroup:
+    """Decoder row t reads token t and helps predict token t+1: show both ("le → chat")."""
+    nxt = tokens[t + 1] if t + 1 < len(tokens) else "<eos>"
+    here = token(tokens[t], palette.DECODER, size)
+    ahead = plain_text(f"\u2192 {nxt}", size * 0.8, palette.MUTED)
+    return VGroup(here, ahead).arrange(RIGHT, buff=0.12, aligned_edge=DOWN)
+
+
+def tex_escape(text: str) -> str:
+    """Text safe inside LaTeX's \\text{}: every special character is printed, none acts."""
+    table = {
+        "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+        "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    }
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def formula(tex: str, size: float = 36, color=palette.TEXT, **tex_to_color) -> MathTex:
+    """A formula in the one notation of the project; `tex_to_color` colours named parts."""
+    mob = MathTex(tex, font_size=size, color=color)
+    for part, col in tex_to_color.items():
+        mob.set_color_by_tex(part, col)
+    return mob
+
+
+def shape_text(rows: int, cols: int) -> str:
+    return f"{rows} \u00d7 {cols}"
+
+
+def caption(text: str, size: float = 30, width: float = 12.6) -> VGroup:
+    """One sentence at the bottom of the frame, wrapped onto two lines where it is too wide."""
+    words = text.split()
+    lines: list[str] = []
+    for w in words:
+        trial = f"{lines[-1]} {w}" if lines else w
+        if lines and text_width(trial, size) <= width:
+            lines[-1] = trial
+        else:
+            lines.append(w)
+    group = VGroup(*(plain_text(line, size, palette.TEXT) for line in lines))
+    return group.arrange(DOWN, buff=0.14)
+
+
+def cell_width(values: list[Values], decimals: int, font_size: float = NUMBER_SIZE) -> float:
+    """A column width that fits every number of every view: matrices that share it line up."""
+    longest = max((format_value(float(v), decimals) for vals in values for v in vals.data.ravel()), key=len)
+    return glyph_string(longest.replace("1", "0"), font_size, palette.TEXT).advance + font_size / 60
+
+
+# ---------------------------------------------------------------------------
+# A matrix of real values
+# ---------------------------------------------------------------------------
+
+
+def _fold(n: int, limit: int) -> list[int | None]:
+    """Indices to show; None marks the ellipsis (first ones, ⋯, the last one)."""
+    if n <= limit:
+        return list(range(n))
+    return list(range(limit - 2)) + [None, n - 1]
+
+
+def _dots(vertical: bool, size: float, color) -> VGroup:
+    r = size / 900
+    step = size / 160
+    dots = VGroup(*(Dot(radius=r, color=color) for _ in range(3)))
+    return dots.arrange(DOWN if vertical else RIGHT, buff=step)
+
+
+def _bracket(height: float, side: int, color, width: float = 0.1) -> VMobject:
+    """A square bracket; side = -1 for the left one, +1 for the right one."""
+    x = -side * width
+    b = VMobject(stroke_color=color, stroke_width=2.5)
+    b.set_points_as_corners([[x, height / 2, 0], [0, height / 2, 0], [0, -height / 2, 0], [x, -height / 2, 0]])
+    return b
+
+
+class MatrixView(VGroup):
+    """A matrix of real values, coloured by value, with its name, shape, place and row labels.
+
+    Rows past `max_rows` and columns past `max_cols` fold into ellipses, so every number
+    shown stays readable. Parts: `entries` (the numbers), `brackets`, `title` (name and
+    shape), `row_labels`; `cell(r, c)`, `row_box(r)`, `col_box(c)` address shown cells by
+    their index in the view.
+    """
+
+    def __init__(
+        self,
+        values: Values,
+        name: str,
+        color=palette.TEXT,
+        where: str | None = None,
+        row_labels: list[VGroup] | None = None,
+        col_labels: list[VGroup] | None = None,
+        max_rows: int = 10,
+        max_cols: int = 8,
+        decimals: int = 2,
+        font_size: float = NUMBER_SIZE,
+        show_shape: bool = True,
+        col_width: float | None = None,
+        title_side=UP,
+    ):
+        super().__init__()
+        self.values = values
+        data = values.data
+        scale = float(np.abs(data).max()) or 1.0
+        self.row_ids = _fold(data.shape[0], max_rows)
+        self.col_ids = _fold(data.shape[1], max_cols)
+        self._cells: dict[tuple[int, int], VGroup] = {}
+
+        nums = {}
+        for r in self.row_ids:
+            for c in self.col_ids:
+                if r is not None and c is not None:
+                    nums[r, c] = number(values.shown(r, c, decimals), font_size, palette.value_to_color(data[r, c], scale))
+        col_w = max(max(m.advance for m in nums.values()) + font_size / 60, col_width or 0.0)
+        row_h = font_size / 48 * 0.8
+        self.col_w, self.row_h = col_w, row_h
+        entries = VGroup()
+        for i, r in enumerate(self.row_ids):
+            for j, c in enumerate(self.col_ids):
+                center = np.array([j * col_w, -i * row_h, 0.0])
+                if r is None or c is None:
+                    if r is None and c is None:
+                        continue
+                    mob = _dots(vertical=r is None, size=font_size, color=palette.MUTED)
+                    mob.move_to(center)
+                else:
+                    mob = nums[r, c]
+                    # right-align on a common baseline, so decimal points line up
+                    mob.shift(center + np.array([col_w / 2 - font_size / 120 - mob.advance, -font_size / 48 * 0.24, 0]))
+                    self._cells[r, c] = mob
+                entries.add(mob)
+        self.entries = entries
+        pad = font_size / 48 * 0.18
+        h = len(self.row_ids) * row_h + pad
+        left = _bracket(h, -1, palette.MUTED).move_to([-col_w / 2 - pad / 2, -(len(self.row_ids) - 1) * row_h / 2, 0], aligned_edge=RIGHT)
+        right = _bracket(h, 1, palette.MUTED).move_to(
+            [(len(self.col_ids) - 0.5) * col_w + pad / 2, -(len(self.row_ids) - 1) * row_h / 2, 0], aligned_edge=LEFT
+        )
+        self.brackets = VGroup(left, right)
+        self.add(self.brackets, entries)
+
+        self.name = formula(name, size=40, color=color)
+        title = [self.name]
+        if show_shape:
+            title.append(label(shape_text(*data.shape), LABEL_SIZE, palette.MUTED))
+        self.title = VGroup(*title).arrange(RIGHT, buff=0.25, aligned_edge=DOWN)
+        if where:
+            self.title.add(label(where, LABEL_SIZE * 0.8, palette.MUTED).next_to(self.title, RIGHT, buff=0.25, aligned_edge=DOWN))
+        self.add(self.title)
+
+        self.row_labels = VGroup()
+        if row_labels is not None:
+            for i, r in enumerate(self.row_ids):
+                if r is None:
+                    continue
+                lab = row_labels[r]
+                lab.move_to([left.get_left()[0] - 0.15, -i * row_h, 0], aligned_edge=RIGHT)
+                self.row_labels.add(lab)
+            self.add(self.row_labels)
+        self.col_labels = VGroup()
+        if col_labels is not None:
+            for j, c in enumerate(self.col_ids):
+                if c is None:
+                    continue
+                lab = col_labels[c]
+                lab.move_to([j * col_w, entries.get_top()[1] + 0.1, 0], aligned_edge=DOWN)
+                self.col_labels.add(lab)
+            self.add(self.col_labels)
+        body = VGroup(self.brackets, self.col_labels, self.row_labels)
+        if np.allclose(title_side, LEFT):
+            self.title.next_to(body, LEFT, buff=0.25)
+        else:
+            self.title.next_to(VGroup(self.brackets, self.col_labels), title_side, buff=0.15)
+
+    def align_grid(self, other: "MatrixView") -> "MatrixView":
+        """Scale and move so that cells line up with `other`'s (same column width and rows): numbers can swap in place."""
+        self.scale(other.brackets[0].height / self.brackets[0].height)
+        return self.shift(other.brackets[0].get_corner(UP + RIGHT) - self.brackets[0].get_corner(UP + RIGHT))
+
+    def cell(self, r: int, c: int) -> VGroup | None:
+        return self._cells.get((r, c))
+
+    def _box(self, cells: list[VGroup], color) -> Rectangle:
+        group = VGroup(*cells)
+        return SurroundingRectangle(group, color=color, buff=0.06, stroke_width=3)
+
+    def row_box(self, r: int, color=palette.HIGHLIGHT) -> Rectangle:
+        return self._box([m for (i, _), m in self._cells.items() if i == r], color)
+
+    def col_box(self, c: int, color=palette.HIGHLIGHT) -> Rectangle:
+        return self._box([m for (_, j), m in self._cells.items() if j == c], color)
+
+    def row_cells(self, r: int) -> VGroup:
+        return VGroup(*(m for (i, _), m in self._cells.items() if i == r))
+
+
+# ---------------------------------------------------------------------------
+# An attention grid
+# ---------------------------------------------------------------------------
+
+
+class AttentionGrid(VGroup):
+    """Squares whose brightness is the attention weight; queries are rows, keys are columns.
+
+    Words label both edges; numbers are written in the squares when they fit
+    (`numbers=True`). Cells blocked by `mask` stay dark and empty.
+    """
+
+    def __init__(
+        self,
+        values: Values,
+        row_labels: list[VGroup],
+        col_labels: list[VGroup],
+        cell: float = 0.62,
+        cell_width: float | None = None,
+        color=palette.ATTENTION,
+        numbers: bool = True,
+        mask: np.ndarray | None = None,
+        decimals: int = 2,
+        font_size: float = 18,
+    ):
+        super().__init__()
+        self.values = values
+        w = values.data
+        n_rows, n_cols = w.shape
+        cw, ch = cell_width or cell, cell
+        self.squares = VGroup()
+        self.numbers = VGroup()
+        self._squares: dict[tuple[int, int], Rectangle] = {}
+        for r in range(n_rows):
+            for c in range(n_cols):
+                sq = Rectangle(width=cw - 0.04, height=ch - 0.04, stroke_color=palette.FAINT, stroke_width=1)
+                blocked = mask is not None and bool(mask[r, c])
+                sq.set_fill(color, opacity=0.0 if blocked else float(w[r, c]))
+                sq.move_to([c * cw, -r * ch, 0])
+                self.squares.add(sq)
+                self._squares[r, c] = sq
+                if numbers and not blocked:
+                    ink = palette.BACKGROUND if w[r, c] > 0.55 else (palette.TEXT if w[r, c] >= 0.1 else palette.MUTED)
+                    num = number(values.shown(r, c, decimals), font_size, ink)
+                    num.move_to(sq)
+                    self.numbers.add(num)
+        self.add(self.squares, self.numbers)
+        self.row_labels = VGroup()
+        for r, lab in enumerate(row_labels):
+            lab.move_to([-cw / 2 - 0.15, -r * ch, 0], aligned_edge=RIGHT)
+            self.row_labels.add(lab)
+        self.col_labels = VGroup()
+        tilt = max((lab.width for lab in col_labels), default=0) > cw * 0.92
+        for c, lab in enumerate(col_labels):
+            if tilt:  # too wide to stand side by side: lean them, 3Blue1Brown style
+                lab.rotate(np.pi / 4)
+                lab.move_to([c * cw, ch / 2 + 0.08, 0], aligned_edge=DOWN + LEFT).shift(0.12 * LEFT)
+            else:
+                lab.move_to([c * cw, ch / 2 + 0.12, 0], aligned_edge=DOWN)
+            self.col_labels.add(lab)
+        self.add(self.row_labels, self.col_labels)
+
+    def square(self, r: int, c: int) -> Rectangle:
+        return self._squares[r, c]
+
+
+
+
+# ---------------------------------------------------------------------------
+# A weight matrix as a picture
+# ---------------------------------------------------------------------------
+
+
+class WeightBlock(VGroup):
+    """A parameter matrix drawn as coloured squares (blue positive, red negative): its real
+    values as a picture, compact enough to stand between the matrices it multiplies."""
+
+    def __init__(self, values: Values, name: str, color=palette.WEIGHT, cell: float = 0.17, where: str | None = None):
+        super().__init__()
+        self.values = values
+        data = values.data
+        scale = float(np.abs(data).max()) or 1.0
+        squares = VGroup()
+        for r in range(data.shape[0]):
+            for c in range(data.shape[1]):
+                t = min(abs(float(data[r, c])) / scale, 1.0)
+                sq = Square(side_length=cell, stroke_width=0)
+                sq.set_fill(palette.POSITIVE if data[r, c] >= 0 else palette.NEGATIVE, opacity=0.1 + 0.9 * t)
+                sq.move_to([c * cell, -r * cell, 0])
+                squares.add(sq)
+        frame = SurroundingRectangle(squares, buff=0.04, stroke_color=color, stroke_width=2)
+        self.squares = squares
+        self.name = formula(name, size=36, color=color)
+        title = VGroup(self.name, label(shape_text(*data.shape), LABEL_SIZE * 0.9)).arrange(DOWN, buff=0.08)
+        title.next_to(frame, UP, buff=0.12)
+        self.add(squares, frame, title)
+        if where:
+            self.add(label(where, LABEL_SIZE * 0.75).next_to(frame, DOWN, buff=0.1))
