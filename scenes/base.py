@@ -127,6 +127,11 @@ class ReelScene(Scene):
         self._caption = new
         self.wait(self.timing.read if pause is None else pause)
 
+    def drop_caption(self) -> None:
+        if self._caption is not None:
+            self.play(Vanish(self._caption, run_time=self.timing.fast))
+            self._caption = None
+
     def clear_stage(self, *keep) -> None:
         """Fade out everything but `keep`, the caption included."""
         keep_ids = {id(m) for m in keep}

@@ -287,7 +287,7 @@ class MatrixView(VGroup):
                 if c is None:
                     continue
                 lab = col_labels[c]
-                lab.move_to([j * col_w, entries.get_top()[1] + 0.1, 0], aligned_edge=DOWN)
+                lab.move_to([j * col_w, entries.get_top()[1] + 0.16, 0], aligned_edge=DOWN)
                 self.col_labels.add(lab)
             self.add(self.col_labels)
         body = VGroup(self.brackets, self.col_labels, self.row_labels)

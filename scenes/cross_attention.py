@@ -87,6 +87,7 @@ class CrossAttention(ReelScene):
         return plain_text(text, 34, palette.TEXT).to_edge(UP, buff=0.3)
 
     def show_heading(self, text: str, formula_mob=None) -> VGroup:
+        self.drop_caption()
         head = self.heading(text)
         group = VGroup(head)
         if formula_mob is not None:
@@ -262,16 +263,17 @@ class CrossAttention(ReelScene):
             h = self.head
             heading = self.show_heading("The pattern: which English word each French position reads")
             grid = AttentionGrid(self.values(f"{self.a}.hook_pattern", h), self.tgt_labels(24), self.src_labels(24),
-                                 cell=0.56, cell_width=0.9)
+                                 cell=0.5, cell_width=0.9)
             hint = label("rows: queries (French, decoder)   \u00b7   columns: keys (English, encoder)", 22)
-            self.fit(VGroup(grid, hint).arrange(DOWN, buff=0.3), 0.35 * DOWN)
+            hint.next_to(heading, DOWN, buff=0.15)
+            self.fit(grid, 0.45 * DOWN)
             self.play(Appear(grid), Appear(hint), run_time=self.timing.build)
             # sweep: the brightest key of each row
             weights = self.trace[f"{self.a}.hook_pattern"][h]
             boxes = VGroup(*(SurroundingRectangle(grid.square(r, int(weights[r].argmax())), color=palette.HIGHLIGHT, buff=0.02,
                                                   stroke_width=3) for r in range(len(self.tgt))))
             self.play(*(Create(b) for b in boxes), run_time=self.timing.build)
-            self.say("Each French position looks at the English word it needs to write next.", pause=self.timing.look)
+            self.say("Each French position reads the English word it must write next.", pause=self.timing.look)
             self.play(Vanish(boxes), Vanish(hint), Vanish(heading), run_time=self.timing.fast)
             self.grid = grid
 
@@ -285,13 +287,15 @@ class CrossAttention(ReelScene):
             a = self.grid
             v = MatrixView(self.values(f"{self.a}.hook_v", h), "V", palette.VALUE, row_labels=self.src_labels(22), max_cols=6)
             z = MatrixView(self.values(f"{self.a}.hook_z", h), "Z", palette.QUERY, max_cols=6, where=f"head {h}")
-            spot = a.copy()
-            spot.remove(spot.numbers)
-            target = VGroup(spot, formula(r"\cdot", 40), v, formula("=", 40), z).arrange(RIGHT, buff=0.3)
+            # the pattern, already read word by word, now as a picture: its rows are Z's rows, its columns V's rows
+            extras = VGroup(a.numbers, a.row_labels, a.col_labels)
+            self.play(Vanish(extras), run_time=self.timing.fast)
+            a.remove(*extras)
+            spot = a.copy().scale(v.brackets.height / a.height)
+            name = formula("A", 40, palette.ATTENTION).next_to(spot, UP, buff=0.2)
+            target = VGroup(VGroup(spot, name), formula(r"\cdot", 40), v, formula("=", 40), z).arrange(RIGHT, buff=0.35)
             self.fit(target, 0.3 * DOWN)
-            self.play(Vanish(a.numbers), run_time=self.timing.fast)
-            a.remove(a.numbers)
-            self.play(Slide(a, spot, scale=spot.width / a.width), run_time=self.timing.move)
+            self.play(Slide(a, spot, scale=spot.width / a.width), Appear(name), run_time=self.timing.move)
             self.play(Appear(VGroup(target[1], v, target[3])), run_time=self.timing.build)
             self.play(Appear(z), run_time=self.timing.build)
             self.say("Each French position receives a mix of the English words' values, weighted by its row.")
@@ -308,7 +312,7 @@ class CrossAttention(ReelScene):
             grids = VGroup()
             for hh in range(n_heads):
                 g = AttentionGrid(self.values(f"{self.a}.hook_pattern", hh), self.tgt_labels(20), self.src_labels(18),
-                                  cell=0.34, numbers=False)
+                                  cell=0.36, cell_width=0.46, numbers=False)
                 cap = label(f"head {hh}", 22, palette.HIGHLIGHT if hh == self.head else palette.MUTED)
                 grids.add(VGroup(g, cap.next_to(g, DOWN, buff=0.15)))
             grids.arrange(RIGHT, buff=0.8)
@@ -318,15 +322,15 @@ class CrossAttention(ReelScene):
             self.play(Vanish(grids), run_time=self.timing.fast)
             # the heads' outputs side by side; only the first carries row labels, the rows line up
             zs = [
-                MatrixView(self.values(f"{self.a}.hook_z", hh), f"Z_{hh}", palette.QUERY, max_cols=8, font_size=18,
+                MatrixView(self.values(f"{self.a}.hook_z", hh), f"Z_{hh}", palette.QUERY, max_cols=4,
                            row_labels=self.tgt_labels(20) if hh == 0 else None)
                 for hh in range(n_heads)
             ]
             w_o = t.param(f"{self.a}.W_O")  # [heads, d_head, d_model]: stacked, it maps the concatenation
             w_o = WeightBlock(Values(self.needs[0], f"param.{self.a}.W_O", w_o.reshape(-1, self.d_model)), "W_O", cell=0.12)
-            out = MatrixView(self.values(f"{self.a}.hook_out"), r"\mathrm{out}", palette.DECODER, max_cols=6, font_size=18,
-                             where="to add & norm")
+            out = MatrixView(self.values(f"{self.a}.hook_out"), r"\mathrm{out}", palette.DECODER, max_cols=5)
             row = self.fit(VGroup(*zs, formula(r"\times", 36), w_o, formula("=", 36), out).arrange(RIGHT, buff=0.25), 0.4 * DOWN)
             self.play(Appear(row), run_time=self.timing.build)
-            self.say("Their outputs, side by side, are mixed by W_O and added back to the decoder's stream.", pause=self.timing.look)
+            self.say("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream.",
+                     pause=self.timing.look)
             self.play(*(Vanish(m) for m in (row, heading)), run_time=self.timing.fast)
