@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from manim import DOWN, LEFT, ORIGIN, RIGHT, UL, UP, Create, CurvedArrow, Indicate, SurroundingRectangle, VGroup
 
-from . import palette
-from .animations import Appear, Slide, Vanish
-from .base import ReelScene
-from .components import (
+from scenes import palette
+from scenes.animations import Appear, Slide, Vanish
+from scenes.base import ReelScene
+from scenes.components import (
     AttentionGrid,
     MatrixView,
     Values,
