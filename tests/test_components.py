@@ -1,0 +1,81 @@
+"""Scene components: folding, formatting, and the manifest records a number carries."""
+
+import numpy as np
+import pytest
+
+from scenes.components import AttentionGrid, MatrixView, Values, caption, shown_in, tex_escape, token
+from scenes.manifest import MINUS, ValuesManifest, format_value, parse_shown
+
+
+@pytest.mark.parametrize(
+    "value, decimals, text",
+    [(0.414, 2, "0.41"), (-1.236, 2, MINUS + "1.24"), (-0.004, 2, "0.00"), (12.0, 1, "12.0"), (-np.inf, 2, MINUS + "\u221e")],
+)
+def test_format_value(value, decimals, text):
+    assert format_value(value, decimals) == text
+    if np.isfinite(value):
+        assert parse_shown(text) == pytest.approx(round(value, decimals) + 0.0)
+
+
+def test_values_index_mapping_with_prefix_transpose_and_selection():
+    data = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    v = Values("translator", "x", data[1], prefix=(1,))
+    assert v.index(2, 3) == (1, 2, 3)
+    assert v.T.index(3, 2) == (1, 2, 3) and v.T.shape == (4, 3)
+    s = v.select(rows=[2], cols=[1, 3])
+    assert s.index(0, 1) == (1, 2, 3) and s.data[0, 1] == data[1, 2, 3]
+    for r in range(3):
+        for c in range(4):
+            sh = v.shown(r, c, 2)
+            assert parse_shown(sh.shown) == pytest.approx(data[sh.index], abs=0.005)
+
+
+def test_matrix_folds_and_records_exactly_what_it_shows():
+    data = np.random.default_rng(0).normal(size=(12, 16)).astype(np.float32)
+    m = MatrixView(Values("translator", "t", data), "X", max_rows=6, max_cols=5)
+    assert m.row_ids == [0, 1, 2, 3, None, 11] and m.col_ids == [0, 1, 2, None, 15]
+    records = shown_in(m)
+    assert len(records) == 5 * 4  # shown rows × shown columns, no folded ones
+    assert {r.index for r in records} == {(i, j) for i in (0, 1, 2, 3, 11) for j in (0, 1, 2, 15)}
+    for r in records:
+        assert r.shown == format_value(float(data[r.index]), 2)
+    assert m.cell(4, 0) is None and m.cell(11, 15) is not None
+
+
+def test_attention_grid_shows_weights_and_leaves_blocked_cells_empty():
+    w = np.array([[1.0, 0.0, 0.0], [0.25, 0.75, 0.0]], dtype=np.float32)
+    mask = np.array([[False, True, True], [False, False, True]])
+    g = AttentionGrid(Values("translator", "p", w), [token("a", "#fff"), token("b", "#fff")],
+                      [token(t, "#fff") for t in "xyz"], mask=mask)
+    assert {r.index for r in shown_in(g)} == {(0, 0), (1, 0), (1, 1)}
+    assert g.square(1, 1).get_fill_opacity() == pytest.approx(0.75)
+    assert g.square(0, 2).get_fill_opacity() == 0.0
+
+
+def test_manifest_deduplicates_and_matches_contract(tmp_path):
+    m = ValuesManifest("s", {"translator": "s.trace.npz"})
+    data = np.ones((2, 2), np.float32)
+    view = MatrixView(Values("translator", "t", data), "X")
+    for r in shown_in(view) + shown_in(view):
+        m.add(r)
+    assert len(m) == 4
+    m.save(tmp_path / "s.values.json")
+    import json
+
+    d = json.loads((tmp_path / "s.values.json").read_text())
+    assert d["scene"] == "s" and d["traces"] == {"translator": "s.trace.npz"}
+    assert d["values"][0] == {"trace": "translator", "tensor": "t", "index": [0, 0], "shown": "1.00"}
+
+
+def test_tex_escape_neutralises_every_special_character():
+    hostile = r"\input{/etc/passwd} $x$ % & # _ { } ~ ^ <b>x</b>"
+    escaped = tex_escape(hostile)
+    for bare in ("\\input", "$x$", " % ", " & ", " # ", " _ "):
+        assert bare not in escaped
+    assert escaped.count(r"\{") == 2 and escaped.count(r"\}") == 2
+
+
+def test_caption_wraps_long_sentences_within_the_frame():
+    short, long = caption("One line."), caption("word " * 40)
+    assert len(short) == 1 and len(long) > 1
+    assert long.width <= 12.7
