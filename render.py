@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from model.errors import InputError
+from model.errors import ArgumentParser, InputError, run_reporting_errors
 
 ROOT = Path(__file__).resolve().parent
 QUALITIES = {  # our name → (Manim's preset, what it means)
@@ -35,14 +35,8 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transformer-reel"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"render.py: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="render.py", description="Render Transformer explainer scenes in which every number is real.")
+    p = ArgumentParser(prog="render.py", description="Render Transformer explainer scenes in which every number is real.")
     p.add_argument("--scene", action="append", metavar="NAME", help="scene to render (repeatable; 'all' for every scene)")
     p.add_argument("--list", action="store_true", help="list the scenes, one line each, and exit")
     p.add_argument("--sentence", help="English sentence (default: one that shows adjective reordering)")
@@ -159,46 +153,40 @@ def render_scene(name: str, traces: dict, options: dict, args, out: Path) -> Non
           f"{', '.join(p.name for p in trace_files.values())} in {secs:.1f} s")
 
 
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        print(list_scenes())
+        return 0
+    if not args.scene:
+        raise InputError("name a scene with --scene NAME (or --list to see them)")
+    if args.fps is not None and not 1 <= args.fps <= 120:
+        raise InputError("--fps must be between 1 and 120")
+    names = chosen_scenes(args.scene)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise InputError(f"cannot write to {out}")
+
+    from model.trace import record
+    from scenes import scene_class
+
+    needed = list(dict.fromkeys(m for n in names for m in scene_class(n).needs))
+    traces = {m: record(m, args.sentence, args.target) for m in needed}
+    first = traces[needed[0]]
+    print(f"sentence: {first.sentence}\ntranslation: {first.output}")
+    options = check_options(first, args)
+    for i, name in enumerate(names, 1):
+        if len(names) > 1:
+            print(f"[{i}/{len(names)}] ", end="")
+        render_scene(name, traces, options, args, out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.list:
-            print(list_scenes())
-            return 0
-        if not args.scene:
-            raise InputError("name a scene with --scene NAME (or --list to see them)")
-        if args.fps is not None and not 1 <= args.fps <= 120:
-            raise InputError("--fps must be between 1 and 120")
-        names = chosen_scenes(args.scene)
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise InputError(f"--out {out} is a file, not a folder")
-        out.mkdir(parents=True, exist_ok=True)
-        if not os.access(out, os.W_OK):
-            raise InputError(f"cannot write to {out}")
-
-        from model.trace import record
-        from scenes import scene_class
-
-        needed = list(dict.fromkeys(m for n in names for m in scene_class(n).needs))
-        traces = {m: record(m, args.sentence, args.target) for m in needed}
-        first = traces[needed[0]]
-        print(f"sentence: {first.sentence}\ntranslation: {first.output}")
-        options = check_options(first, args)
-        for i, name in enumerate(names, 1):
-            if len(names) > 1:
-                print(f"[{i}/{len(names)}] ", end="")
-            render_scene(name, traces, options, args, out)
-        return 0
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_reporting_errors(lambda: run(args))
 
 
 if __name__ == "__main__":

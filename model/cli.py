@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import MODELS
-from .errors import InputError
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
+from .errors import ArgumentParser, InputError, run_reporting_errors
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:
@@ -22,8 +13,8 @@ def _model_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m model", description="The tiny Transformer behind transformer-reel.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = ArgumentParser(prog="python -m model", description="The tiny Transformer behind transformer-reel.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     p = sub.add_parser("train", help="train from scratch and write assets/<model>.pt")
     _model_arg(p)
@@ -87,14 +78,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except OSError as e:  # e.g. an output folder that cannot be written
-        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_reporting_errors(lambda: run(args))

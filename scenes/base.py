@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from manim import DOWN, UP, Scene
+from manim import DOWN, Scene
 
 from model.tracefile import Trace
 
@@ -140,10 +140,3 @@ class ReelScene(Scene):
             self._caption = None
         if gone:
             self.play(*(Vanish(m, run_time=self.timing.fast) for m in gone))
-
-    def top_title(self, title, subtitle=None):
-        """A title at the top edge, with an optional subtitle under it."""
-        from manim import VGroup
-
-        group = VGroup(title) if subtitle is None else VGroup(title, subtitle).arrange(DOWN, buff=0.12)
-        return group.to_edge(UP, buff=0.3)
