@@ -25,7 +25,7 @@ from manim import (
 )
 
 from . import palette
-from .glyphs import glyph_string, plain_text, text_width
+from .glyphs import baseline, glyph_string, plain_text, set_baseline, text_width
 from .manifest import Shown, format_value
 
 NUMBER_SIZE = 24
@@ -125,7 +125,16 @@ def decoder_row_label(tokens: list[str], t: int, size: float = TOKEN_SIZE) -> VG
     nxt = tokens[t + 1] if t + 1 < len(tokens) else "<eos>"
     here = token(tokens[t], palette.DECODER, size)
     ahead = plain_text(f"\u2192 {nxt}", size * 0.8, palette.MUTED)
-    return VGroup(here, ahead).arrange(RIGHT, buff=0.12, aligned_edge=DOWN)
+    return words_row([here, ahead], buff=0.12)
+
+
+def words_row(words: list, buff: float = 0.25) -> VGroup:
+    """Words side by side on one baseline, as in a line of text."""
+    row = VGroup(*words).arrange(RIGHT, buff=buff)
+    y = baseline(words[0])
+    for w in words[1:]:
+        set_baseline(w, y)
+    return row
 
 
 def tex_escape(text: str) -> str:
@@ -138,12 +147,12 @@ def tex_escape(text: str) -> str:
     return "".join(table.get(ch, ch) for ch in text)
 
 
-def formula(tex: str, size: float = 36, color=palette.TEXT, **tex_to_color) -> MathTex:
-    """A formula in the one notation of the project; `tex_to_color` colours named parts."""
-    mob = MathTex(tex, font_size=size, color=color)
-    for part, col in tex_to_color.items():
-        mob.set_color_by_tex(part, col)
-    return mob
+def formula(tex: str, size: float = 36, color=palette.TEXT, **part_colors) -> MathTex:
+    """A formula in the one notation of the project.
+
+    Every occurrence of a key of `part_colors` is coloured (``Q=palette.QUERY``).
+    """
+    return MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors)
 
 
 def shape_text(rows: int, cols: int) -> str:
@@ -279,6 +288,7 @@ class MatrixView(VGroup):
                     continue
                 lab = row_labels[r]
                 lab.move_to([left.get_left()[0] - 0.15, -i * row_h, 0], aligned_edge=RIGHT)
+                set_baseline(lab, -i * row_h - font_size / 48 * 0.24)
                 self.row_labels.add(lab)
             self.add(self.row_labels)
         self.col_labels = VGroup()
@@ -287,7 +297,8 @@ class MatrixView(VGroup):
                 if c is None:
                     continue
                 lab = col_labels[c]
-                lab.move_to([j * col_w, entries.get_top()[1] + 0.16, 0], aligned_edge=DOWN)
+                lab.move_to([j * col_w, 0, 0])
+                set_baseline(lab, font_size / 48 * 0.5)
                 self.col_labels.add(lab)
             self.add(self.col_labels)
         body = VGroup(self.brackets, self.col_labels, self.row_labels)
@@ -368,6 +379,7 @@ class AttentionGrid(VGroup):
         self.row_labels = VGroup()
         for r, lab in enumerate(row_labels):
             lab.move_to([-cw / 2 - 0.15, -r * ch, 0], aligned_edge=RIGHT)
+            set_baseline(lab, -r * ch - 0.1)
             self.row_labels.add(lab)
         self.col_labels = VGroup()
         tilt = max((lab.width for lab in col_labels), default=0) > cw * 0.92
@@ -376,7 +388,8 @@ class AttentionGrid(VGroup):
                 lab.rotate(np.pi / 4)
                 lab.move_to([c * cw, ch / 2 + 0.08, 0], aligned_edge=DOWN + LEFT).shift(0.12 * LEFT)
             else:
-                lab.move_to([c * cw, ch / 2 + 0.12, 0], aligned_edge=DOWN)
+                lab.move_to([c * cw, 0, 0])
+                set_baseline(lab, ch / 2 + 0.14)
             self.col_labels.add(lab)
         self.add(self.row_labels, self.col_labels)
 

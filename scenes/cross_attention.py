@@ -27,6 +27,7 @@ from scenes.components import (
     plain_text,
     token,
     without,
+    words_row,
 )
 
 FRAME_WIDTH = 13.4  # usable width, leaving a margin inside Manim's 14.2
@@ -104,16 +105,14 @@ class CrossAttention(ReelScene):
             head = VGroup(title, sub).arrange(DOWN, buff=0.2).to_edge(UP, buff=0.5)
 
             def stack_row(name: str, words: list[VGroup], color) -> VGroup:
-                tag = label(name, 26, color)
-                row = VGroup(*words).arrange(RIGHT, buff=0.3, aligned_edge=DOWN)
-                return VGroup(tag, row).arrange(RIGHT, buff=0.5)
+                return words_row([label(name, 26, color), words_row(words, buff=0.3)], buff=0.5)
 
             enc = stack_row("encoder reads", [token(w, palette.ENCODER, 30) for w in self.src], palette.ENCODER)
             dec = stack_row("decoder reads", [token(w, palette.DECODER, 30) for w in self.tgt], palette.DECODER)
             rows = VGroup(enc, dec).arrange(DOWN, buff=0.6, aligned_edge=LEFT)
             self.fit(rows, ORIGIN + 0.3 * UP)
             attention = formula(
-                r"\mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V",
+                r"\mathrm{softmax}\big(Q\,{K}^\top / \sqrt{d_k}\big)\,V",
                 size=44,
                 Q=palette.QUERY,
                 K=palette.KEY,
@@ -166,7 +165,7 @@ class CrossAttention(ReelScene):
     def make_queries(self) -> None:
         with self.beat("queries"):
             h = self.head
-            self.show_heading("Queries come from the decoder", formula(r"Q = X\,W_Q + b_Q", 36, Q=palette.QUERY))
+            self.show_heading("Queries come from the decoder", formula(r"Q = X\,W_{Q} + b_{Q}", 36, Q=palette.QUERY))
             x = MatrixView(self.values(f"{self.p}.ln1.hook_out"), "X", palette.DECODER, row_labels=self.tgt_labels(), max_cols=6)
             w = WeightBlock(self.values(f"param.{self.a}.W_Q", h), "W_Q", where=f"head {h}")
             q = MatrixView(self.values(f"{self.a}.hook_q", h), "Q", palette.QUERY, max_cols=8)
@@ -179,7 +178,7 @@ class CrossAttention(ReelScene):
         for name, role, color, what in (("K", "hook_k", palette.KEY, "Keys"), ("V", "hook_v", palette.VALUE, "Values")):
             with self.beat(what.lower()):
                 self.show_heading(
-                    f"{what} come from the encoder", formula(rf"{name} = M\,W_{name} + b_{name}", 36, **{name: color})
+                    f"{what} come from the encoder", formula(rf"{name} = M\,W_{{{name}}} + b_{{{name}}}", 36, **{name: color})
                 )
                 m = MatrixView(self.values("encoder.hook_out"), "M", palette.ENCODER, row_labels=self.src_labels(), max_cols=6)
                 w = WeightBlock(self.values(f"param.{self.a}.W_{name}", h), f"W_{name}", where=f"head {h}")
@@ -235,7 +234,7 @@ class CrossAttention(ReelScene):
             pattern = MatrixView(views["hook_pattern"], "A", palette.ATTENTION, max_cols=10, col_width=width,
                                  title_side=DOWN).align_grid(scores)
             self.play(Vanish(heading), run_time=self.timing.fast)
-            soft = formula(r"A = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right)", 34,
+            soft = formula(r"A = \mathrm{softmax}\big(Q\,{K}^\top / \sqrt{d_k}\big)", 34,
                            Q=palette.QUERY, K=palette.KEY).move_to(heading)
             row_box = scaled.row_box(0)
             self.play(Appear(soft), Create(row_box), run_time=self.timing.fast)
@@ -282,7 +281,7 @@ class CrossAttention(ReelScene):
             h, T, S, dk = self.head, len(self.tgt), len(self.src), self.d_head
             heading = self.show_heading(
                 "Weights times values",
-                formula(rf"Z = A\,V:\ ({T}\times {S})\cdot({S}\times {dk}) = ({T}\times {dk})", 36, V=palette.VALUE),
+                formula(rf"Z = A\,{{V}}:\ ({T}\times {S})\cdot({S}\times {dk}) = ({T}\times {dk})", 36, V=palette.VALUE),
             )
             a = self.grid
             v = MatrixView(self.values(f"{self.a}.hook_v", h), "V", palette.VALUE, row_labels=self.src_labels(22), max_cols=6)

@@ -76,16 +76,42 @@ def glyph_string(text: str, font_size: float, color, font: str = FONT, weight: s
 
 
 @functools.lru_cache(maxsize=4096)
-def _text_outline(text: str, font: str, weight: str, slant: str) -> np.ndarray:
-    glyphs = Text(text, font=font, weight=weight, slant=slant, font_size=_REF_SIZE)
-    return np.concatenate([g.points for g in glyphs] or [np.zeros((0, 3))])
+def _text_outline(text: str, font: str, weight: str, slant: str) -> tuple[np.ndarray, float]:
+    """Outline points of `text` (centred) and where its baseline lies below the centre, at _REF_SIZE.
+
+    The baseline is found by laying out `text` followed by an "x", whose bottom sits on it.
+    """
+    glyphs = list(Text(text + "x", font=font, weight=weight, slant=slant, font_size=_REF_SIZE))
+    x, glyphs = glyphs[-1], glyphs[:-1]
+    points = np.concatenate([g.points for g in glyphs] or [np.zeros((0, 3))])
+    if len(points) == 0:
+        return points, 0.0
+    center = (points.min(0) + points.max(0)) / 2
+    return points - center, x.get_bottom()[1] - center[1]
 
 
 def plain_text(text: str, font_size: float, color, font: str = FONT, weight: str = "NORMAL", slant: str = "NORMAL") -> Glyph:
     """`text` shown literally (no markup is parsed) through Pango, with kerning, as one Glyph centred at the origin."""
-    g = _glyph(_text_outline(text, font, weight, slant) * (font_size / _REF_SIZE), color)
+    points, baseline = _text_outline(text, font, weight, slant)
+    scale = font_size / _REF_SIZE
+    g = _glyph(points * scale, color)
     g.text = text  # type: ignore[attr-defined]
+    g.baseline_ratio = baseline * scale / g.height if g.height else 0.0  # type: ignore[attr-defined]
     return g
 
 
-__all__ = ["FONT", "Glyph", "glyph_string", "plain_text", "text_width"]
+def baseline(mob) -> float:
+    """The y of a text's baseline, wherever it has been moved or scaled to."""
+    ratio = getattr(mob, "baseline_ratio", None)
+    if ratio is None:  # a group: its first text's baseline
+        firsts = [m for m in mob.get_family() if hasattr(m, "baseline_ratio")]
+        return baseline(firsts[0]) if firsts else mob.get_bottom()[1]
+    return mob.get_center()[1] + ratio * mob.height
+
+
+def set_baseline(mob, y: float):
+    """Move `mob` up or down so that its baseline is at y."""
+    return mob.shift((y - baseline(mob)) * np.array([0.0, 1.0, 0.0]))
+
+
+__all__ = ["FONT", "Glyph", "glyph_string", "plain_text", "text_width", "baseline", "set_baseline"]
