@@ -132,6 +132,7 @@ def render_scene(name: str, traces: dict, options: dict, args, out: Path) -> Non
             "progress_bar": "display" if sys.stderr.isatty() else "none",
             "write_to_movie": not args.still,
             "save_last_frame": args.still,
+            "max_inflight_encoders": 2,  # encode one animation while the next is drawn: two cores, both busy
         }
         if args.fps:
             settings["frame_rate"] = args.fps

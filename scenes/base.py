@@ -33,9 +33,9 @@ TRACE_ENV = "TRANSFORMER_REEL_TRACE"
 class Timing:
     """Every duration a scene uses, in one place."""
 
-    fast: float = 0.6  # a quick transition
-    move: float = 1.0  # moving a matrix to its next place
-    build: float = 1.2  # a result appearing
+    fast: float = 0.5  # a quick transition
+    move: float = 0.9  # moving a matrix to its next place
+    build: float = 1.0  # a result appearing
     read: float = 2.0  # pause after a sentence or a result, for the viewer to read
     look: float = 3.0  # pause on a picture worth studying
 
