@@ -166,9 +166,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise InputError(f"cannot write to {out}")
 
     from model.trace import record
     from scenes import scene_class
@@ -176,8 +173,11 @@ def run(args: argparse.Namespace) -> int:
     needed = list(dict.fromkeys(m for n in names for m in scene_class(n).needs))
     traces = {m: record(m, args.sentence, args.target) for m in needed}
     first = traces[needed[0]]
-    print(f"sentence: {first.sentence}\ntranslation: {first.output}")
     options = check_options(first, args)
+    out.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
+    if not os.access(out, os.W_OK):
+        raise InputError(f"cannot write to {out}")
+    print(f"sentence: {first.sentence}\ntranslation: {first.output}")
     for i, name in enumerate(names, 1):
         if len(names) > 1:
             print(f"[{i}/{len(names)}] ", end="")

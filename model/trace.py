@@ -29,10 +29,17 @@ def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callab
     return enc.ids + [tok.eos_id]
 
 
+def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> str:
+    """The model's own translation of `src`, with a warning if it never ended."""
+    out_ids = model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0]
+    if tok.eos_id not in out_ids:
+        warn(f"warning: the translation reached the limit of {len(out_ids)} words without ending; it is cut there")
+    return tok.decode(out_ids)
+
+
 def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn) -> str:
     model, tok = load(name)
-    src = encode_source(tok, model, sentence, warn)
-    return tok.decode(model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0])
+    return greedy_output(tok, model, encode_source(tok, model, sentence, warn), warn)
 
 
 def record(
@@ -50,8 +57,7 @@ def record(
     sentence = DEFAULT_SENTENCE if sentence is None else sentence
     src = encode_source(tok, model, sentence, warn)
     src_t = torch.tensor([src])
-    out_ids = model.greedy(src_t, tok.bos_id, tok.eos_id)[0]
-    output = tok.decode(out_ids)
+    output = greedy_output(tok, model, src, warn)
     if target is None:
         if not output:
             raise InputError("the model produced an empty translation; give one with --target")

@@ -78,10 +78,11 @@ class CrossAttention(ReelScene):
     def tgt_labels(self, size: float = 24) -> list[VGroup]:
         return [decoder_row_label(self.tgt, i, size) for i in range(len(self.tgt))]
 
-    def fit(self, group: VGroup, center=ORIGIN + 0.1 * DOWN) -> VGroup:
-        """Centre a laid-out row; shrink it only if it would leave the frame."""
-        if group.width > FRAME_WIDTH:
-            group.scale(FRAME_WIDTH / group.width)
+    def fit(self, group: VGroup, center=ORIGIN + 0.1 * DOWN, max_height: float = 5.6) -> VGroup:
+        """Centre a layout; shrink it only if it would leave its place (the frame's width, `max_height`)."""
+        factor = min(1.0, FRAME_WIDTH / group.width, max_height / group.height)
+        if factor < 1.0:
+            group.scale(factor)
         return group.move_to(center)
 
     def heading(self, text: str) -> VGroup:
@@ -207,12 +208,12 @@ class CrossAttention(ReelScene):
                 formula(rf"({T}\times {dk})\cdot({dk}\times {S}) = ({T}\times {S})", 32),
             ).arrange(DOWN, buff=0.2)
             layout = VGroup(q, kt, scores)
-            self.fit(layout, 0.35 * UP)
+            self.fit(layout, 0.45 * UP, max_height=6.4)
             heading.to_corner(UL, buff=0.4)
             self.play(Appear(heading), run_time=self.timing.fast)
             self.play(Appear(q), Appear(kt), run_time=self.timing.build)
             # one entry, built from a row of Q and a column of Kᵀ
-            t, s = self.example_cell()
+            t, s = self.example_cell(scores)
             qb, kb = q.row_box(t, palette.QUERY), kt.col_box(s, palette.KEY)
             self.play(Create(qb), Create(kb), run_time=self.timing.fast)
             cell = scores.cell(t, s)
@@ -247,15 +248,18 @@ class CrossAttention(ReelScene):
             self.wait(self.timing.read)
             self.clear_stage()
 
-    def example_cell(self) -> tuple[int, int]:
-        """A query row and the key it matches best: a row whose best key is not on the diagonal if there is one."""
+    def example_cell(self, view: MatrixView) -> tuple[int, int]:
+        """A shown cell worth building: a query row and the key it matches best, off the diagonal if possible."""
         pattern = self.trace[f"{self.a}.hook_pattern"][self.head]
-        best = pattern.argmax(-1)
-        for t in range(1, len(best)):
-            if best[t] != t and best[t] < len(self.src) - 1:
-                return t, int(best[t])
-        t = 1 if len(best) > 1 else 0
-        return t, int(best[t])
+        rows = [r for r in view.row_ids if r is not None]
+        cols = {c for c in view.col_ids if c is not None}
+        best = [(t, int(pattern[t].argmax())) for t in rows if int(pattern[t].argmax()) in cols]
+        for t, s in best:
+            if t > 0 and s != t and s < len(self.src) - 1:
+                return t, s
+        if best:
+            return best[0]
+        return rows[0], min(cols)
 
     def read_alignment(self) -> None:
         with self.beat("alignment"):
@@ -265,7 +269,7 @@ class CrossAttention(ReelScene):
                                  cell=0.5, cell_width=0.9)
             hint = label("rows: queries (French, decoder)   \u00b7   columns: keys (English, encoder)", 22)
             hint.next_to(heading, DOWN, buff=0.15)
-            self.fit(grid, 0.45 * DOWN)
+            self.fit(grid, 0.3 * DOWN, max_height=5.0)
             self.play(Appear(grid), Appear(hint), run_time=self.timing.build)
             # sweep: the brightest key of each row
             weights = self.trace[f"{self.a}.hook_pattern"][h]

@@ -218,9 +218,14 @@ def test_decoder_chain_and_output(trace, translator):
     logits = x @ trace.param("unembed.W_U") + trace.param("unembed.b_U")
     np.testing.assert_allclose(trace["unembed.hook_logits"], logits, atol=1e-4)
     np.testing.assert_allclose(trace["unembed.hook_probs"], _softmax(trace["unembed.hook_logits"]), atol=1e-6)
-    # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token
-    ids = list(trace["decoder.hook_tokens"][1:]) + [translator[1].eos_id]
-    assert list(trace["unembed.hook_probs"].argmax(-1)) == ids
+    # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token,
+    # and the last row predicts <eos> unless greedy decoding stopped at its length limit
+    model, tok = translator
+    ids = list(trace["decoder.hook_tokens"][1:])
+    predicted = list(trace["unembed.hook_probs"].argmax(-1))
+    assert predicted[:-1] == ids
+    if len(ids) < model.cfg.max_words + 1:
+        assert predicted[-1] == tok.eos_id
 
 
 def test_round_trip(trace, tmp_path):

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""How fast does `render.py` render cross_attention? Prints a table; never fails on a missed target.
+
+    python bench/render_speed.py             # 480p15, 1080p30, then an unchanged 480p15 re-run
+    python bench/render_speed.py --only low  # just the quick part
+
+Each render runs render.py as a user would (a fresh process, a temporary --out folder,
+`--force` so an earlier render cannot be reused). Figures: wall-clock time, the clip's
+length (from render.py's "(NN.N s of video)" line, else read from the file with PyAV)
+and their ratio, against the targets below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENE = "cross_attention"
+VIDEO_LINE = re.compile(r"\((\d+(?:\.\d+)?) s of video\)")
+
+TARGET_LOW = 0.3  # render seconds per second of video at 480p15
+TARGET_HIGH = 1.0  # … at 1080p30
+TARGET_RERUN = 5.0  # seconds for a re-run with nothing changed
+
+
+def run(out: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
+    cmd = [sys.executable, "render.py", "--scene", SCENE, "--out", str(out), *args]
+    start = time.perf_counter()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return time.perf_counter() - start, r
+
+
+def clip_seconds(r: subprocess.CompletedProcess, movie: Path) -> float | None:
+    m = VIDEO_LINE.search(r.stdout)
+    if m:
+        return float(m.group(1))
+    try:
+        import av
+
+        with av.open(str(movie)) as c:
+            return c.duration / 1e6 if c.duration else None
+    except Exception:
+        return None
+
+
+def failed(r: subprocess.CompletedProcess) -> str:
+    lines = (r.stderr or r.stdout).strip().splitlines()
+    return f"exit {r.returncode}: {lines[-1] if lines else '(no output)'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", choices=["low"], help="run only the 480p15 render and its re-run")
+    args = p.parse_args(argv)
+
+    rows: list[tuple[str, str, str, str, str, str]] = []  # what, wall, video, ratio, target, verdict
+
+    def verdict(value: float, target: float) -> str:
+        return "ok" if value <= target else "MISSED"
+
+    with tempfile.TemporaryDirectory(prefix="render-speed-") as tmp:
+        runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
+        if args.only != "low":
+            runs.append(("1080p30", ["--quality", "high", "--fps", "30"], TARGET_HIGH, Path(tmp, "high")))
+        for label, opts, target, out in runs:
+            print(f"rendering {SCENE} at {label} …", file=sys.stderr, flush=True)
+            wall, r = run(out, *opts, "--force")
+            if r.returncode != 0:
+                rows.append((f"render {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r)))
+                continue
+            video = clip_seconds(r, out / f"{SCENE}.mp4")
+            if video:
+                ratio = wall / video
+                rows.append((f"render {label}", f"{wall:.1f} s", f"{video:.1f} s", f"{ratio:.2f}", f"≤ {target:.1f}",
+                             verdict(ratio, target)))
+            else:
+                rows.append((f"render {label}", f"{wall:.1f} s", "?", "?", f"≤ {target:.1f}", "no duration found"))
+
+            if label == "480p15":
+                print(f"re-running {SCENE} at {label} with nothing changed …", file=sys.stderr, flush=True)
+                wall2, r2 = run(out, *opts)
+                if r2.returncode != 0:
+                    note = failed(r2)
+                elif "nothing changed" not in r2.stdout:
+                    note = "RENDERED AGAIN (not skipped)"
+                else:
+                    note = verdict(wall2, TARGET_RERUN)
+                rows.append((f"re-run {label}, unchanged", f"{wall2:.1f} s", "-", "-", f"≤ {TARGET_RERUN:.0f} s", note))
+
+    head = ("", "wall time", "video", "time ÷ video", "target", "verdict")
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
+    print(fmt.format(*head).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(fmt.format(*row).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
