@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(PY) render.py --scene cross_attention --quality low --out media
+	$(PY) render.py --scene cross_attention --quality medium --out media
 
 test: setup
 	$(PY) -m pytest -q

@@ -32,7 +32,6 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
     "production": ("production_quality", "1440p60"),
     "4k": ("fourk_quality", "2160p60"),
 }
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transformer-reel"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +102,7 @@ def render_scene(name: str, traces: dict, options: dict, args, out: Path) -> Non
     from manim import tempconfig
 
     from scenes import scene_class
+    from scenes.glyphs import CACHE
 
     cls = scene_class(name)
     opts = {k: v for k, v in options.items() if k in cls.defaults}

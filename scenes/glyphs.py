@@ -15,12 +15,36 @@ Both are ordinary `VGroup`s of `VMobject`s and can be animated like anything els
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+from pathlib import Path
 
+import manim
 import numpy as np
 from manim import ManimColor, Text, VMobject
 
+from model.files import atomic_write
+
 FONT = "Latin Modern Roman"
 _REF_SIZE = 48  # size at which glyph outlines are measured; scaled on use
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transformer-reel"
+
+
+def _on_disk(kind: str, key: tuple, compute) -> tuple[np.ndarray, float]:
+    """`compute()` once per machine: Pango and SVG parsing cost ~10 ms a glyph, a file read ~0.1 ms."""
+    digest = hashlib.sha1(repr((kind, key, manim.__version__, _REF_SIZE)).encode()).hexdigest()
+    path = CACHE / "glyphs" / f"{digest}.npz"
+    try:
+        with np.load(path) as f:
+            return f["points"], float(f["number"])
+    except (OSError, KeyError, ValueError):
+        points, number = compute()
+        try:
+            with atomic_write(path) as f:
+                np.savez(f, points=points, number=np.float64(number))
+        except OSError:
+            pass  # a read-only cache only costs time
+        return points, number
 
 
 class Glyph(VMobject):
@@ -45,6 +69,10 @@ def _char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
 
     Measured between zeros ("00c00"), whose equal advance fixes the pen positions.
     """
+    return _on_disk("char", (ch, font, weight), lambda: _measure_char(ch, font, weight))
+
+
+def _measure_char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
     probe = Text(f"00{ch}00", font=font, weight=weight, font_size=_REF_SIZE)
     glyphs = list(probe)
     zeros = [glyphs[0], glyphs[1], glyphs[-2], glyphs[-1]]
@@ -81,6 +109,10 @@ def _text_outline(text: str, font: str, weight: str, slant: str) -> tuple[np.nda
 
     The baseline is found by laying out `text` followed by an "x", whose bottom sits on it.
     """
+    return _on_disk("text", (text, font, weight, slant), lambda: _measure_text(text, font, weight, slant))
+
+
+def _measure_text(text: str, font: str, weight: str, slant: str) -> tuple[np.ndarray, float]:
     glyphs = list(Text(text + "x", font=font, weight=weight, slant=slant, font_size=_REF_SIZE))
     x, glyphs = glyphs[-1], glyphs[:-1]
     points = np.concatenate([g.points for g in glyphs] or [np.zeros((0, 3))])
