@@ -147,7 +147,7 @@ class CrossAttention(ReelScene):
     def show_product(self, left: MatrixView, weight: WeightBlock, result: MatrixView, source_tag: str, tag_color) -> None:
         """left × W = result, with an arrow from the stack the input really comes from."""
         times, equals = formula(r"\times", 40), formula("=", 40)
-        row = self.fit(VGroup(left, times, weight, equals, result).arrange(RIGHT, buff=0.3), 0.2 * DOWN)
+        self.fit(VGroup(left, times, weight, equals, result).arrange(RIGHT, buff=0.3), 0.2 * DOWN)
         # the result's rows are the left matrix's rows: line them up
         result.shift((left.entries.get_top()[1] - result.entries.get_top()[1]) * UP)
         low = min(left.get_bottom()[1], result.get_bottom()[1]) - 0.15
@@ -161,7 +161,6 @@ class CrossAttention(ReelScene):
         self.play(Appear(VGroup(result.title, result.brackets, first)), Create(box_out), run_time=self.timing.fast)
         self.play(Appear(without(result.entries, *first)), Vanish(box_in), Vanish(box_out), run_time=self.timing.build)
         self.play(Create(arrow), Appear(tag), run_time=self.timing.build)
-        del row
 
     def make_queries(self) -> None:
         with self.beat("queries"):
@@ -283,7 +282,7 @@ class CrossAttention(ReelScene):
     def weigh_values(self) -> None:
         with self.beat("weighted values"):
             h, T, S, dk = self.head, len(self.tgt), len(self.src), self.d_head
-            heading = self.show_heading(
+            self.show_heading(
                 "Weights times values",
                 formula(rf"Z = A\,{{V}}:\ ({T}\times {S})\cdot({S}\times {dk}) = ({T}\times {dk})", 36, V=palette.VALUE),
             )

@@ -1,6 +1,5 @@
 """The model against references nobody here wrote, and the shipped checkpoint."""
 
-import math
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ import torch.nn.functional as F
 from model.corpus import generate
 from model.trace import record
 from model.train import translate_batch
-from model.transformer import Config, MultiHeadedAttention, Translator, positional_encoding
+from model.transformer import Config, MultiHeadedAttention, positional_encoding
 
 
 def _inputs(seed=0, B=2, P=5, S=7, D=16):
