@@ -414,3 +414,21 @@ def test_tex_escape_makes_every_special_character_literal(tmp_path):
         assert len(mob.family_members_with_points()) == glyphs
     for f in (tmp_path / "tex").iterdir():
         assert PASSWD not in f.read_text(errors="replace"), f
+
+
+@pytest.mark.render
+def test_plain_manim_command_renders_the_default_sentence(tmp_path):
+    """A Manim user's own command works too: `manim -ql -s scenes/cross_attention.py CrossAttention`."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    manim = Path(sys.executable).with_name("manim")
+    r = subprocess.run(
+        [str(manim), "-ql", "-s", "--media_dir", str(tmp_path), str(ROOT / "scenes" / "cross_attention.py"), "CrossAttention"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    pngs = list(tmp_path.rglob("CrossAttention*.png"))
+    assert len(pngs) == 1 and pngs[0].stat().st_size > 10_000
