@@ -33,6 +33,7 @@ TRACE_ENV = "TRANSFORMER_REEL_TRACE"
 class Timing:
     """Every duration a scene uses, in one place: whole frames at 15, 30 and 60 fps."""
 
+    swap: float = 0.4  # one caption out, the next in
     fast: float = 0.6  # a quick transition
     move: float = 0.8  # moving a matrix to its next place
     build: float = 1.0  # a result appearing
@@ -120,10 +121,9 @@ class ReelScene(Scene):
     def say(self, text: str, pause: float | None = None) -> None:
         """Show one sentence at the bottom (replacing the last), then pause for reading."""
         new = caption(text).to_edge(DOWN, buff=0.35)
-        anims = [Appear(new, run_time=self.timing.fast)]
-        if self._caption is not None:
-            anims.append(Vanish(self._caption, run_time=self.timing.fast))
-        self.play(*anims)
+        if self._caption is not None:  # one after the other: two captions never overlap
+            self.play(Vanish(self._caption, run_time=self.timing.swap))
+        self.play(Appear(new, run_time=self.timing.swap))
         self._caption = new
         self.wait(self.timing.read if pause is None else pause)
 

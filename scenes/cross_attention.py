@@ -10,7 +10,7 @@ queries, keys, values, scores, weights and outputs of one head of one decoder la
 
 from __future__ import annotations
 
-from manim import DOWN, LEFT, ORIGIN, RIGHT, UL, UP, Create, CurvedArrow, Indicate, SurroundingRectangle, VGroup
+from manim import DOWN, LEFT, ORIGIN, RIGHT, UL, UP, Brace, Create, CurvedArrow, Indicate, SurroundingRectangle, VGroup
 
 from scenes import palette
 from scenes.animations import Appear, Slide, Vanish
@@ -307,10 +307,8 @@ class CrossAttention(ReelScene):
         with self.beat("heads"):
             t = self.trace
             n_heads = t.config["n_heads"]
-            heading = self.show_heading(
-                "Every head at once, then mixed",
-                formula(r"\mathrm{out} = [Z_0\ Z_1]\,W_O + b_O" if n_heads == 2 else r"\mathrm{out} = [Z_0 \cdots]\,W_O + b_O", 36),
-            )
+            concat = r"\ ".join(f"Z_{hh}" for hh in range(n_heads))
+            heading = self.show_heading("Every head at once, then mixed", formula(rf"\mathrm{{out}} = [{concat}]\,W_O + b_O", 36))
             grids = VGroup()
             for hh in range(n_heads):
                 g = AttentionGrid(self.values(f"{self.a}.hook_pattern", hh), self.tgt_labels(20), self.src_labels(18),
@@ -331,7 +329,12 @@ class CrossAttention(ReelScene):
             w_o = t.param(f"{self.a}.W_O")  # [heads, d_head, d_model]: stacked, it maps the concatenation
             w_o = WeightBlock(Values(self.needs[0], f"param.{self.a}.W_O", w_o.reshape(-1, self.d_model)), "W_O", cell=0.12)
             out = MatrixView(self.values(f"{self.a}.hook_out"), r"\mathrm{out}", palette.DECODER, max_cols=5)
-            row = self.fit(VGroup(*zs, formula(r"\times", 36), w_o, formula("=", 36), out).arrange(RIGHT, buff=0.25), 0.4 * DOWN)
+            heads = VGroup(*zs).arrange(RIGHT, buff=0.08, aligned_edge=UP)
+            brace = Brace(VGroup(*(z.brackets for z in zs)), DOWN, color=palette.MUTED)
+            joined = label(f"concatenated: {len(self.tgt)} \u00d7 {n_heads * self.d_head}", 22).next_to(brace, DOWN, buff=0.1)
+            heads.add(brace, joined)
+            row = self.fit(VGroup(heads, formula(r"\times", 36), w_o, formula("=", 36), out).arrange(RIGHT, buff=0.25), 0.4 * DOWN)
+            out.shift((zs[0].entries.get_top()[1] - out.entries.get_top()[1]) * UP)  # same rows, same height
             self.play(Appear(row), run_time=self.timing.build)
             self.say("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream.",
                      pause=self.timing.look)
