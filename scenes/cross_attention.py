@@ -128,21 +128,21 @@ class CrossAttention(ReelScene):
 
     def show_inputs(self) -> None:
         with self.beat("inputs"):
-            self.memory = MatrixView(
+            memory = MatrixView(
                 self.values("encoder.hook_out"), "M", palette.ENCODER, where="encoder output",
                 row_labels=self.src_labels(), max_cols=6,
             )
-            self.stream = MatrixView(
+            stream = MatrixView(
                 self.values(f"{self.p}.ln1.hook_out"), "X", palette.DECODER,
                 where="decoder, after masked self-attention, add & norm",
                 row_labels=self.tgt_labels(), max_cols=6,
             )
-            pair = self.fit(VGroup(self.memory, self.stream).arrange(RIGHT, buff=0.9, aligned_edge=UP), 0.2 * DOWN)
-            self.play(Appear(self.memory, run_time=self.timing.build))
+            self.fit(VGroup(memory, stream).arrange(RIGHT, buff=0.9, aligned_edge=UP), 0.2 * DOWN)
+            self.play(Appear(memory, run_time=self.timing.build))
             self.say("The encoder's output: one row of numbers for each English word.", pause=self.timing.fast)
-            self.play(Appear(self.stream, run_time=self.timing.build))
+            self.play(Appear(stream, run_time=self.timing.build))
             self.say("The decoder's stream: one row for each French word so far, each helping to predict the next.")
-            self.play(*(Vanish(m) for m in pair), run_time=self.timing.fast)
+            self.clear_stage()
 
     def show_product(self, left: MatrixView, weight: WeightBlock, result: MatrixView, source_tag: str, tag_color) -> None:
         """left × W = result, with an arrow from the stack the input really comes from."""
