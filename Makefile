@@ -7,7 +7,7 @@ APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config ffmpeg fonts-lmodern \
 	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended dvisvgm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup apt demo test bench train clean
+.PHONY: setup apt demo test bench train traces clean
 
 setup: apt $(VENV)/.installed
 
@@ -40,6 +40,11 @@ bench: setup
 train: setup
 	$(PY) -m model train --model translator
 	$(PY) -m model evaluate --model translator
+	$(MAKE) traces
+
+# The default traces plain `manim` reads (scenes never run a model): one per shipped checkpoint.
+traces: setup
+	$(PY) -c 'from model import MODELS; from model.trace import record; 	[record(m).save(f"assets/default.{m}.trace.npz") for m in MODELS]'
 
 clean:
 	rm -rf media .pytest_cache

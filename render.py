@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """Render transformer-reel scenes on your sentence.
 
-    python render.py --scene cross_attention
+    python render.py --list                                   # the scenes, in teaching order
+    python render.py --scene cross_attention                  # 1080p60 into media/
     python render.py --scene cross_attention --sentence "the small dog sees a red apple" --quality low
-    python render.py --list
+    python render.py --scene cross_attention --still          # the poster frame as a PNG
+    python render.py --scene cross_attention --beats          # the beats, their times, the poster
+    python render.py --scene cross_attention --check          # the frame check, no video
 
-For each scene NAME it writes DIR/NAME.mp4, DIR/NAME.trace.npz (the forward pass it
-shows) and DIR/NAME.values.json (every number on screen), as ../shared/CONTRACT.md
-fixes. A scene whose inputs did not change since the last render is not rendered again.
+For each scene NAME it writes DIR/NAME.mp4 (or NAME.png), DIR/NAME.trace.npz (the forward
+pass it shows), DIR/NAME.values.json (every number on screen) and DIR/NAME.beats.json
+(its beats and captions), as ../shared/CONTRACT.md fixes. A scene whose inputs did not
+change since the last render is not rendered again.
+
+Options such as --layer and --head are declared by the scenes (scenes/kit/options.py):
+this file has no per-scene code.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from model.errors import ArgumentParser, InputError, run_reporting_errors
@@ -32,63 +41,93 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
     "production": ("production_quality", "1440p60"),
     "4k": ("fourk_quality", "2160p60"),
 }
+# Everything a clip depends on besides its trace and settings: the code that draws it.
+KEY_SOURCES = ("scenes/**/*.py", "model/tracefile.py", "model/files.py", "render.py")
+WORK_PREFIX = ".render-"
+
+
+def scene_options() -> dict:
+    """Every option any scene declares, by flag name (the first declaration's help)."""
+    from scenes import registry
+
+    found: dict = {}
+    for cls in registry().values():
+        for opt in cls.options:
+            found.setdefault(opt.name, opt)
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="render.py", description="Render Transformer explainer scenes in which every number is real.")
     p.add_argument("--scene", action="append", metavar="NAME", help="scene to render (repeatable; 'all' for every scene)")
-    p.add_argument("--list", action="store_true", help="list the scenes, one line each, and exit")
-    p.add_argument("--sentence", help="English sentence (default: one that shows adjective reordering)")
+    p.add_argument("--list", action="store_true", help="list the scenes in teaching order, one line each, and exit")
+    p.add_argument("--sentence", help="English sentence (default: the model's default sentence)")
     p.add_argument("--target", help="French the decoder reads (default: the model's own translation)")
     p.add_argument("--quality", choices=QUALITIES, default="high",
                    help="low 480p15, medium 720p30, high 1080p60 (default), production 1440p60, 4k 2160p60")
     p.add_argument("--fps", type=int, help="frames per second (default: the quality's)")
     p.add_argument("--out", default="media", metavar="DIR", help="output folder (default: media/)")
-    p.add_argument("--layer", type=int, help="decoder layer, counted from 0 (default: the last)")
-    p.add_argument("--head", type=int, help="attention head, counted from 0 (default: the sharpest)")
-    p.add_argument("--still", action="store_true",
-                   help="write only the last frame, DIR/NAME.png, instead of the video (fast; for previews and slides)")
+    for opt in scene_options().values():
+        p.add_argument(f"--{opt.name}", type=opt.type, help=opt.help)
+    p.add_argument("--still", nargs="?", const="", default=None, metavar="BEAT",
+                   help="write one frame, DIR/NAME.png, instead of the video: the poster beat's, or BEAT's")
+    p.add_argument("--beats", action="store_true", help="list the scene's beats (name, start, end, poster) and exit")
+    p.add_argument("--check", action="store_true",
+                   help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
     p.add_argument("--force", action="store_true", help="render even if nothing changed")
     return p
 
 
 def list_scenes() -> str:
-    from scenes import SCENES
+    from scenes import CATALOGUE, registry
 
-    width = max(map(len, SCENES))
-    return "\n".join(f"{name:<{width}}  {summary}" for name, (_, _, summary) in SCENES.items())
+    scenes = registry()
+    width = max(map(len, scenes), default=0)
+    lines = []
+    for chapter, names in CATALOGUE:
+        for name in names:
+            if name in scenes:
+                lines.append(f"{name:<{width}}  {scenes[name].summary}")
+    return "\n".join(lines)
 
 
 def chosen_scenes(names: list[str]) -> list[str]:
-    from scenes import SCENES
+    from scenes import available
 
+    scenes = available()
     if "all" in names:
-        return list(SCENES)
-    unknown = [n for n in names if n not in SCENES]
+        return scenes
+    unknown = [n for n in names if n not in scenes]
     if unknown:
-        raise InputError(f"unknown scene {unknown[0]!r}; the scenes are: {', '.join(SCENES)}")
+        raise InputError(f"unknown scene {unknown[0]!r}; the scenes are: {', '.join(scenes)}")
     return list(dict.fromkeys(names))
 
 
-def check_options(trace, args) -> dict:
-    cfg = trace.config
-    n_layers, n_heads = cfg["n_layers"]["decoder"], cfg["n_heads"]
-    if args.layer is not None and not 0 <= args.layer < n_layers:
-        raise InputError(f"--layer must be between 0 and {n_layers - 1}")
-    if args.head is not None and not 0 <= args.head < n_heads:
-        raise InputError(f"--head must be between 0 and {n_heads - 1}")
-    return {"layer": args.layer, "head": args.head}
+@dataclass(frozen=True)
+class Settings:
+    quality: str = "high"
+    fps: int | None = None
+    still: str | None = None  # None: a video; "": the poster frame; "NAME": that beat's frame
+    force: bool = False
 
 
-def render_key(cls, traces: dict, options: dict, quality: str, fps: int | None, still: bool) -> str:
-    """Everything a rendered clip depends on: the code that draws it, the numbers, the settings."""
+def code_digest() -> str:
+    h = hashlib.sha256()
+    for pattern in KEY_SOURCES:
+        for path in sorted(ROOT.glob(pattern)):
+            h.update(str(path.relative_to(ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def render_key(cls, traces: dict, options: dict, settings: Settings) -> str:
+    """Everything a rendered clip depends on: all the code that draws it, the numbers, the settings."""
     import manim
     import numpy as np
 
-    h = hashlib.sha256()
-    for path in sorted((ROOT / "scenes").glob("*.py")):
-        h.update(path.read_bytes())
-    h.update(json.dumps([manim.__version__, quality, fps, still, options, cls.__name__], sort_keys=True).encode())
+    h = hashlib.sha256(code_digest().encode())
+    h.update(json.dumps([manim.__version__, settings.quality, settings.fps, settings.still, options, cls.__name__],
+                        sort_keys=True).encode())
     for name in sorted(traces):
         t = traces[name]
         h.update(json.dumps(t.meta, sort_keys=True).encode())
@@ -98,60 +137,130 @@ def render_key(cls, traces: dict, options: dict, quality: str, fps: int | None, 
     return h.hexdigest()
 
 
-def render_scene(name: str, traces: dict, options: dict, args, out: Path) -> None:
+def outputs(cls, out: Path, settings: Settings) -> dict[str, Path]:
+    name = cls.name
+    files = {"movie": out / (f"{name}.png" if settings.still is not None else f"{name}.mp4"),
+             "values": out / f"{name}.values.json", "beats": out / f"{name}.beats.json"}
+    for model in cls.needs:
+        files[f"trace:{model}"] = out / cls.trace_file(model)
+    return files
+
+
+def clean_stale_work(out: Path) -> None:
+    """Remove work folders and temporary files left by renders that were killed (their process is gone)."""
+    for path in out.glob(f".*{WORK_PREFIX}*"):
+        try:
+            pid = int(path.name.split(WORK_PREFIX, 1)[1].split("-", 1)[0])
+        except ValueError:
+            continue
+        if not _alive(pid):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def manim_settings(settings: Settings, work: Path, name: str) -> dict:
+    from scenes.kit.cache import CACHE
+
+    preset, _ = QUALITIES[settings.quality]
+    still = settings.still is not None
+    s = {
+        "quality": preset,
+        "media_dir": str(work),
+        "tex_dir": str(CACHE / "tex"),
+        "text_dir": str(CACHE / "texts"),
+        "output_file": name,
+        "disable_caching": True,
+        "verbosity": "WARNING",
+        "progress_bar": "display" if sys.stderr.isatty() else "none",
+        "write_to_movie": not still,
+        "save_last_frame": still,  # a still skips drawing every frame; the scene keeps the one frame asked for
+        "max_inflight_encoders": 2,  # encode one animation while the next is drawn: two cores, both busy
+    }
+    if settings.fps:
+        s["frame_rate"] = settings.fps
+    return s
+
+
+def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: Path, log=print) -> dict:
+    """Render one scene into `out`; returns what was written. Skips it if nothing changed."""
     from manim import tempconfig
 
     from scenes import scene_class
-    from scenes.glyphs import CACHE
+    from scenes.kit.beats import save_beats
+    from scenes.kit.options import resolve_options
 
     cls = scene_class(name)
-    opts = {k: v for k, v in options.items() if k in cls.defaults}
-    key = render_key(cls, traces, opts, args.quality, args.fps, args.still)
-    movie = out / f"{name}.png" if args.still else out / f"{name}.mp4"
-    values, key_file = out / f"{name}.values.json", out / f".{name}.render-key"
-    trace_files = {m: out / cls.trace_file(m) for m in cls.needs}
-    done = [movie, values, *trace_files.values()]
-    if not args.force and all(p.exists() for p in done) and key_file.exists() and key_file.read_text() == key:
-        print(f"{name}: nothing changed since the last render; kept {movie}")
-        return
+    opts = resolve_options(cls, given, traces)
+    key = render_key(cls, traces, opts, settings)
+    files = outputs(cls, out, settings)
+    key_file = out / f".{name}.render-key"
+    if (not settings.force and all(p.exists() for p in files.values()) and key_file.exists()
+            and key_file.read_text() == key):
+        log(f"{name}: nothing changed since the last render; kept {files['movie']}")
+        return {"skipped": True, "files": files}
 
-    preset, label = QUALITIES[args.quality]
-    fps = f"@{args.fps}fps" if args.fps else ""
-    print(f"{name}: rendering at {label}{fps} …", flush=True)
+    _, label = QUALITIES[settings.quality]
+    fps = f"@{settings.fps}fps" if settings.fps else ""
+    log(f"{name}: rendering at {label}{fps} …")
     start = time.perf_counter()
-    work = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}.render-"))
+    work = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}{WORK_PREFIX}{os.getpid()}-"))
     try:
-        settings = {
-            "quality": preset,
-            "media_dir": str(work),
-            "tex_dir": str(CACHE / "tex"),
-            "text_dir": str(CACHE / "texts"),
-            "output_file": name,
-            "disable_caching": True,
-            "verbosity": "WARNING",
-            "progress_bar": "display" if sys.stderr.isatty() else "none",
-            "write_to_movie": not args.still,
-            "save_last_frame": args.still,
-            "max_inflight_encoders": 2,  # encode one animation while the next is drawn: two cores, both busy
-        }
-        if args.fps:
-            settings["frame_rate"] = args.fps
-        with tempconfig(settings):
-            scene = cls(traces={m: traces[m] for m in cls.needs}, options=opts)
+        with tempconfig(manim_settings(settings, work, name)):
+            scene = cls(traces={m: traces[m] for m in cls.needs}, options=opts, still_beat=settings.still or None)
             scene.render()
-            writer = scene.renderer.file_writer
-            produced = Path(writer.image_file_path if args.still else writer.movie_file_path)
             duration = scene.renderer.time
-        for model, path in trace_files.items():
-            traces[model].save(path)
-        scene.manifest.save(values)
-        os.replace(produced, movie)
+            produced = None if settings.still is not None else Path(scene.renderer.file_writer.movie_file_path)
+        if settings.still is not None:
+            if scene.still_image is None:
+                beats = ", ".join(b.name for b in scene.beats)
+                which = f"no beat named {settings.still!r}" if settings.still else "no poster beat"
+                raise InputError(f"{name} has {which}; its beats are: {beats}")
+            produced = work / f"{name}.png"
+            scene.still_image.save(produced)
+        # the old key goes first: a failure from here on can never leave a mix that looks finished
+        key_file.unlink(missing_ok=True)
+        for model in cls.needs:
+            traces[model].save(files[f"trace:{model}"])
+        scene.manifest.save(files["values"])
+        save_beats(files["beats"], name, scene.beats, duration)
+        os.replace(produced, files["movie"])
         key_file.write_text(key)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     secs = time.perf_counter() - start
-    print(f"{name}: wrote {movie} ({duration:.1f} s of video), {values.name} ({len(scene.manifest)} values), "
-          f"{', '.join(p.name for p in trace_files.values())} in {secs:.1f} s")
+    what = "poster frame" if settings.still == "" else (f"frame of beat {settings.still!r}" if settings.still else
+                                                          f"{duration:.1f} s of video")
+    traces_written = ", ".join(files[f"trace:{m}"].name for m in cls.needs)
+    log(f"{name}: wrote {files['movie']} ({what}), {files['values'].name} ({len(scene.manifest)} values), "
+        f"{files['beats'].name} ({len(scene.beats)} beats), {traces_written} in {secs:.1f} s")
+    return {"skipped": False, "files": files, "duration": duration, "seconds": secs}
+
+
+def dry_run(name: str, traces: dict, given: dict, check: bool) -> tuple:
+    """Run a scene without writing anything; with `check`, under the frame check."""
+    from scenes import scene_class
+    from scenes.kit.framecheck import FrameCheck, check_scene
+    from scenes.kit.options import resolve_options
+
+    cls = scene_class(name)
+    opts = resolve_options(cls, given, traces)
+    scene, problems = check_scene(cls, {m: traces[m] for m in cls.needs}, opts)
+    return scene, problems if check else []
+
+
+def record_traces(models: list[str], sentence: str | None, target: str | None) -> dict:
+    from model.trace import record
+
+    return {m: record(m, sentence, target if m == "translator" else None) for m in models}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,21 +276,48 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
 
-    from model.trace import record
     from scenes import scene_class
+    from scenes.kit.options import resolve_options
+    from scenes.kit.tools import require
 
-    needed = list(dict.fromkeys(m for n in names for m in scene_class(n).needs))
-    traces = {m: record(m, args.sentence, args.target) for m in needed}
+    classes = {n: scene_class(n) for n in names}
+    given = {name: getattr(args, name) for name in scene_options() if getattr(args, name, None) is not None}
+    for flag in given:
+        if not any(opt.name == flag for cls in classes.values() for opt in cls.options):
+            raise InputError(f"--{flag} does not apply to {', '.join(names)}")
+    require("latex", "dvisvgm")
+    needed = list(dict.fromkeys(m for cls in classes.values() for m in cls.needs))
+    traces = record_traces(needed, args.sentence, args.target)
+    for name, cls in classes.items():  # every option checked before anything is written
+        resolve_options(cls, {k: v for k, v in given.items() if any(o.name == k for o in cls.options)}, traces)
     first = traces[needed[0]]
-    options = check_options(first, args)
+    print(f"sentence: {first.sentence}\n{'translation' if first.model == 'translator' else 'output'}: {first.output}")
+
+    if args.beats or args.check:
+        failed = 0
+        for name in names:
+            opts = {k: v for k, v in given.items() if any(o.name == k for o in classes[name].options)}
+            scene, problems = dry_run(name, traces, opts, check=args.check)
+            if args.beats:
+                print(f"{name}: {scene.renderer.time:.1f} s")
+                for b in scene.beats:
+                    print(f"  {b.name:<20} {b.start:6.1f} – {b.end:6.1f} s{'   poster' if b.poster else ''}")
+            if args.check:
+                for p in problems:
+                    print(f"{name}: {p}")
+                print(f"{name}: frame check {'passed' if not problems else f'found {len(problems)} problems'}")
+                failed += bool(problems)
+        return 1 if failed else 0
+
+    settings = Settings(args.quality, args.fps, args.still, args.force)
     out.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     if not os.access(out, os.W_OK):
         raise InputError(f"cannot write to {out}")
-    print(f"sentence: {first.sentence}\ntranslation: {first.output}")
+    clean_stale_work(out)
     for i, name in enumerate(names, 1):
-        if len(names) > 1:
-            print(f"[{i}/{len(names)}] ", end="")
-        render_scene(name, traces, options, args, out)
+        prefix = f"[{i}/{len(names)}] " if len(names) > 1 else ""
+        opts = {k: v for k, v in given.items() if any(o.name == k for o in classes[name].options)}
+        render_scene(name, traces, opts, settings, out, log=lambda msg: print(prefix + msg, flush=True))
     return 0
 
 

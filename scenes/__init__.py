@@ -1,22 +1,46 @@
-"""The scene catalogue: `--scene` names, in teaching order, each with a one-line summary.
+"""The scene catalogue: every `--scene` name in teaching order (../shared/ROADMAP.md).
 
-Modules are imported only when a scene is rendered, so listing them stays fast.
+A scene lives in `scenes/<name>.py` and declares its name, summary, traces and options
+once, on its class (a `ReelScene` subclass whose `name` is the module's name). Names in
+the catalogue whose module does not exist yet are simply not available; the lecture
+skips them with a message. The toolkit every scene builds on is `scenes/kit/`.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
-# name → (module, class, summary)
-SCENES: dict[str, tuple[str, str, str]] = {
-    "cross_attention": (
-        "scenes.cross_attention",
-        "CrossAttention",
-        "queries from the decoder, keys and values from the encoder: how the French looks at the English",
-    ),
-}
+CATALOGUE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("the map", ("overview",)),
+    ("encoder", ("tokens", "positional_encoding", "qkv", "attention_scores", "softmax", "weighted_values",
+                 "multi_head", "add_norm", "feed_forward", "encoder_stack")),
+    ("decoder", ("decoder_input", "masked_attention", "cross_attention", "output_softmax", "decoding")),
+    ("the families", ("bert_gpt",)),
+)
+TEACHING_ORDER: tuple[str, ...] = tuple(name for _, names in CATALOGUE for name in names)
+
+
+def exists(name: str) -> bool:
+    return name in TEACHING_ORDER and importlib.util.find_spec(f"scenes.{name}") is not None
+
+
+def available() -> list[str]:
+    """The scenes that exist, in teaching order."""
+    return [n for n in TEACHING_ORDER if exists(n)]
 
 
 def scene_class(name: str):
-    module, cls, _ = SCENES[name]
-    return getattr(importlib.import_module(module), cls)
+    """The ReelScene subclass declared in scenes/<name>.py."""
+    from scenes.kit.base import ReelScene
+
+    module = importlib.import_module(f"scenes.{name}")
+    for obj in vars(module).values():
+        if isinstance(obj, type) and issubclass(obj, ReelScene) and obj is not ReelScene and obj.name == name:
+            return obj
+    raise LookupError(f"scenes/{name}.py declares no ReelScene named {name!r}")
+
+
+def registry() -> dict:
+    """name → scene class, for every scene that exists, in teaching order."""
+    return {name: scene_class(name) for name in available()}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from scenes.components import AttentionGrid, MatrixView, Values, caption, shown_in, tex_escape, token
-from scenes.manifest import MINUS, ValuesManifest, format_value, parse_shown
+from scenes.kit.components import AttentionGrid, MatrixView, Values, caption, shown_in, tex_escape, token
+from scenes.kit.manifest import MINUS, ValuesManifest, format_value, parse_shown
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""`python render.py …` as a user types it: the files it leaves, every number it shows, bad input.
+"""`python render.py …` as a user types it: the files it leaves, every number it shows, the render
+cache, faults and bad input.
 
-Speed matters (CI: 2 cores, 15 minutes for the whole suite), so exactly one full
+Speed matters (CI: 2 cores, 20 minutes for the whole suite), so exactly one full
 low-quality video is rendered in this file (the module-scoped `full_render`); every
-other render uses `--still`, which writes the last frame but still the full manifest,
+other render uses `--still`, which writes the poster frame but still the full manifest,
 and each distinct command is rendered once per module and shared by its tests.
 """
 
@@ -15,16 +16,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.trace import DEFAULT_SENTENCE
 from model.tracefile import Trace
-from scenes import SCENES
-from scenes.manifest import MINUS, parse_shown
+from scenes import available
 
 from . import test_trace as tt  # the module, not its tests: pytest must not collect them twice here
+from .checks import check_beats
+from .checks import check_manifest as check_values
 from .conftest import run_cli
 from .test_trace import check_attention, check_ln, check_mlp, contract_names, expected_shape
 
 SCENE = "cross_attention"
-DEFAULT_SENTENCE = "the black cat looks at the small fish"
+SCENES = available()
 VIDEO_LINE = re.compile(r"\((\d+(?:\.\d+)?) s of video\)")
 PER_HEAD = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_scaled", "hook_pattern", "hook_z")
 PASSWD = "root:x:0:0"
@@ -36,7 +39,6 @@ CASES = {
     "unknown_word": (["--sentence", "the blak cat eats the fish"], "the blak cat eats the fish", None),
     "target": (["--sentence", "the cat sleeps", "--target", "Le chien dort."], "the cat sleeps", ["le", "chien", "dort"]),
     "layer0_head1": (["--layer", "0", "--head", "1"], DEFAULT_SENTENCE, None),
-    # at layer 0 the sharpest head is 1 anyway; head 0 of the default layer shows that --head is obeyed
     "head0": (["--head", "0"], DEFAULT_SENTENCE, None),
     # 12 source tokens: more columns than a matrix shows (the middle ones fold into "⋯")
     "long": (["--sentence", "the cat eats the fish and the dog eats the apple"],
@@ -77,19 +79,6 @@ def assert_clean_failure(r, out: Path | None, *words: str) -> str:
     return lines[0]
 
 
-def shown_decimals(text: str) -> int:
-    return len(text.split(".", 1)[1]) if "." in text else 0
-
-
-def shown_matches(text: str, value: float) -> bool:
-    """CONTRACT: right when the text equals the tensor at the shown precision (−0.00 counts as 0.00)."""
-    d = shown_decimals(text)
-    expected = round(float(value), d)
-    if expected == 0:
-        expected = 0.0  # -0.0 → 0.0
-    return parse_shown(text) == expected
-
-
 def check_manifest(out: Path) -> tuple[dict, Trace]:
     """Every entry of out/NAME.values.json points into the trace beside it and shows its value."""
     manifest = json.loads((out / f"{SCENE}.values.json").read_text(encoding="utf-8"))
@@ -98,26 +87,7 @@ def check_manifest(out: Path) -> tuple[dict, Trace]:
     trace_path = out / manifest["traces"]["translator"]
     assert trace_path.is_file(), "the manifest names a trace that is not beside it"
     trace = Trace.load(trace_path)
-    values = manifest["values"]
-    assert len(values) > 100, f"only {len(values)} values on screen"
-    wrong = []
-    for v in values:
-        assert v.get("trace", "translator") in manifest["traces"], v
-        name, index, text = v["tensor"], tuple(v["index"]), v["shown"]
-        assert name in trace, f"{name} is not in the trace"
-        arr = trace[name]
-        assert len(index) == arr.ndim, (v, arr.shape)
-        assert all(0 <= i < n for i, n in zip(index, arr.shape)), (v, arr.shape)
-        assert "-" not in text, f"shown numbers use U+2212 for minus, not '-': {v}"
-        if text in ("-inf", MINUS + "\u221e"):  # a blocked cell: it points into the unmasked scores
-            assert name.endswith(".hook_scores_scaled"), v
-            assert bool(trace[name.replace("hook_scores_scaled", "hook_mask")][index[-2:]]), v
-            continue
-        assert re.fullmatch(rf"{MINUS}?\d+(\.\d+)?", text), f"not a number as shown: {v}"
-        assert not re.fullmatch(rf"{MINUS}0(\.0+)?", text), f"a negative zero is shown as 0.00: {v}"
-        if not shown_matches(text, arr[index]):
-            wrong.append(f"{name}{list(index)}: shown {text}, tensor {float(arr[index])!r}")
-    assert not wrong, f"{len(wrong)} of {len(values)} values do not match the trace:\n" + "\n".join(wrong[:20])
+    check_values(manifest, {"translator": trace}, min_values=100)
     return manifest, trace
 
 
@@ -280,8 +250,10 @@ def test_full_render_manifest_and_trace(full_render, stills, translator):
     manifest, trace = check_manifest(out)
     check_trace(trace, translator, own_output=True)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
-        [f"{SCENE}.mp4", f"{SCENE}.trace.npz", f"{SCENE}.values.json"]
-    ), "only the three files of CONTRACT.md (and hidden bookkeeping) in the output folder"
+        [f"{SCENE}.mp4", f"{SCENE}.trace.npz", f"{SCENE}.values.json", f"{SCENE}.beats.json"]
+    ), "only the four files of CONTRACT.md (and hidden bookkeeping) in the output folder"
+    beats = json.loads((out / f"{SCENE}.beats.json").read_text(encoding="utf-8"))
+    check_beats(beats, SCENE, float(VIDEO_LINE.search(r.stdout).group(1)))
     assert not [p for p in out.iterdir() if p.is_dir()], "the render's work folder was left behind"
     # --still skips writing frames, not drawing them: its manifest is the video's
     rs, still_out = stills("default", *CASES["default"][0])
@@ -294,7 +266,7 @@ def test_full_render_manifest_and_trace(full_render, stills, translator):
 def test_unchanged_rerender_is_skipped(full_render):
     r, out = full_render
     assert_ok(r)
-    files = [out / f"{SCENE}.mp4", out / f"{SCENE}.values.json", out / f"{SCENE}.trace.npz"]
+    files = [out / f"{SCENE}.mp4", out / f"{SCENE}.values.json", out / f"{SCENE}.trace.npz", out / f"{SCENE}.beats.json"]
     before = {p: p.stat().st_mtime_ns for p in files}
     again = render(out)
     assert_ok(again)
@@ -394,7 +366,7 @@ def test_hostile_sentence_renders_literally(sentence, stills, translator):
 def test_tex_escape_makes_every_special_character_literal(tmp_path):
     from manim import MathTex, Tex, tempconfig
 
-    from scenes.components import tex_escape
+    from scenes.kit.components import tex_escape
 
     for ch in "\\{}$&#_%~^<>":
         escaped = tex_escape(ch)
@@ -430,5 +402,233 @@ def test_plain_manim_command_renders_the_default_sentence(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
+    from PIL import Image
+
     pngs = list(tmp_path.rglob("CrossAttention*.png"))
-    assert len(pngs) == 1 and pngs[0].stat().st_size > 10_000
+    assert len(pngs) == 1
+    assert Image.open(pngs[0]).size == (854, 480)  # the last frame: the stage cleared, as every scene ends
+    # Manim's "consider upgrading" notice would lead users to a Manim the slides cannot use
+    assert "upgrad" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------------------
+# posters and beats
+# ---------------------------------------------------------------------------
+
+
+def _frame_at(movie: Path, t: float):
+    """The decoded video frame shown at time t, as an RGB array."""
+    import av
+
+    with av.open(str(movie)) as container:
+        stream = container.streams.video[0]
+        best = None
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time <= t + 1e-6:
+                best = frame
+            else:
+                break
+        return best.to_ndarray(format="rgb24")
+
+
+@pytest.mark.render
+def test_still_is_the_poster_frame_of_the_video(full_render, stills):
+    """--still writes the poster beat's frame at rest (the alignment grid), the very frame the video shows then."""
+    from PIL import Image
+
+    r, out = full_render
+    assert_ok(r)
+    beats = json.loads((out / f"{SCENE}.beats.json").read_text(encoding="utf-8"))
+    poster = next(b for b in beats["beats"] if b.get("poster"))
+    assert poster["name"] == "alignment"
+    rs, still_out = stills("default")
+    assert_ok(rs)
+    assert "poster frame" in rs.stdout
+    still = np.asarray(Image.open(still_out / f"{SCENE}.png").convert("RGB"), dtype=float)
+    video = _frame_at(out / f"{SCENE}.mp4", poster["rest"] + 0.1).astype(float)
+    assert still.shape == video.shape == (480, 854, 3)
+    assert still.std() > 20, "the poster is blank"
+    # the same picture, up to video compression
+    assert np.abs(still - video).mean() < 4, np.abs(still - video).mean()
+    last = _frame_at(out / f"{SCENE}.mp4", 1e9).astype(float)
+    assert np.abs(still - last).mean() > 4, "the poster is the last frame, not the poster beat's"
+
+
+@pytest.mark.render
+def test_still_of_another_beat_and_an_unknown_one(tmp_path):
+    r = render(tmp_path, "--still", "scores")
+    assert_ok(r)
+    assert "frame of beat 'scores'" in r.stdout and (tmp_path / f"{SCENE}.png").is_file()
+    bad = tmp_path / "bad"
+    line = assert_clean_failure(render(bad, "--still", "nope"), None, "nope", "scores", "alignment")
+    assert not list(bad.glob("*.png"))
+
+
+def test_beats_are_listed_with_the_poster():
+    r = run_cli("render.py", "--scene", SCENE, "--beats")
+    assert_ok(r)
+    lines = [line for line in r.stdout.splitlines() if line.startswith("  ")]
+    assert len(lines) >= 5
+    assert [line.split()[0] for line in lines if line.rstrip().endswith("poster")] == ["alignment"]
+
+
+def test_frame_check_from_the_command_line():
+    r = run_cli("render.py", "--scene", SCENE, "--check")
+    assert_ok(r)
+    assert f"{SCENE}: frame check passed" in r.stdout
+
+
+# ---------------------------------------------------------------------------
+# the render cache tells the truth
+# ---------------------------------------------------------------------------
+
+
+def test_render_key_covers_every_input(monkeypatch):
+    import render as rd
+    from model.trace import record
+    from scenes import scene_class
+
+    cls = scene_class(SCENE)
+    a, b = record(), record(sentence="the cat sleeps")
+    base = rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("low"))
+    variants = [
+        rd.render_key(cls, {"translator": b}, {"layer": 1, "head": 1}, rd.Settings("low")),
+        rd.render_key(cls, {"translator": a}, {"layer": 0, "head": 1}, rd.Settings("low")),
+        rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 0}, rd.Settings("low")),
+        rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("medium")),
+        rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("low", fps=10)),
+        rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("low", still="")),
+        rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("low", still="scores")),
+    ]
+    assert len({base, *variants}) == len(variants) + 1
+    # all the drawing code counts, the toolkit's included: change one byte of any source, get a new key
+    sources = [p for pattern in rd.KEY_SOURCES for p in rd.ROOT.glob(pattern)]
+    assert any("kit" in p.parts for p in sources) and any(p.name == "tracefile.py" for p in sources)
+    real = Path.read_bytes
+    kit_file = next(p for p in sources if p.name == "components.py")
+    monkeypatch.setattr(Path, "read_bytes", lambda self: real(self) + (b" " if self == kit_file else b""))
+    assert rd.render_key(cls, {"translator": a}, {"layer": 1, "head": 1}, rd.Settings("low")) != base
+
+
+@pytest.mark.render
+def test_two_sentences_into_one_folder_stay_consistent(tmp_path):
+    first, second = "the small dog sleeps", "the red apple is on the table"
+    for sentence in (first, second, first):
+        r = render(tmp_path, "--still", "--sentence", sentence)
+        assert_ok(r)
+        assert "rendering" in r.stdout, "a different sentence must render again"
+        manifest, trace = check_manifest(tmp_path)
+        assert trace.sentence == sentence
+        beats = json.loads((tmp_path / f"{SCENE}.beats.json").read_text(encoding="utf-8"))
+        captions = " ".join(c["text"] for b in beats["beats"] for c in b["captions"])
+        assert str(len(trace.tokens("decoder"))) in captions  # the captions count this sentence's words
+
+
+@pytest.mark.render
+def test_a_failed_render_drops_the_old_key(tmp_path):
+    """The old key goes before outputs are replaced: after a failure, the next run renders again."""
+    assert_ok(render(tmp_path, "--still"))
+    beats = tmp_path / f"{SCENE}.beats.json"
+    beats.unlink()
+    beats.mkdir()  # a folder where the beats file must go: writing it fails after trace and manifest
+    r = render(tmp_path, "--still", "--sentence", "the cat sleeps")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / f".{SCENE}.render-key").exists()
+    beats.rmdir()
+    again = render(tmp_path, "--still")
+    assert_ok(again)
+    assert "rendering" in again.stdout
+    manifest, trace = check_manifest(tmp_path)
+    assert trace.sentence == DEFAULT_SENTENCE
+
+
+@pytest.mark.render
+def test_damaged_cache_files_are_recomputed(tmp_path):
+    cache = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    assert_ok(run_cli("render.py", "--scene", SCENE, "--quality", "low", "--still", "--out", str(tmp_path / "a"), env=env))
+    damaged = list((cache / "transformer-reel" / "glyphs").glob("*.npz"))
+    assert damaged
+    for p in damaged:
+        p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])  # truncated, as by a full disk
+    r = run_cli("render.py", "--scene", SCENE, "--quality", "low", "--still", "--out", str(tmp_path / "b"), env=env)
+    assert_ok(r)
+    check_manifest(tmp_path / "b")
+
+
+@pytest.mark.render
+def test_two_renders_at_once_on_an_empty_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    runs = [
+        subprocess.Popen([sys.executable, "render.py", "--scene", SCENE, "--quality", "low", "--still", "--sentence",
+                          sentence, "--out", str(tmp_path / f"out{i}")], cwd=ROOT, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for i, sentence in enumerate(("the black cat looks at the small fish", "the small dog sees a red apple"))
+    ]
+    for i, p in enumerate(runs):
+        stdout, stderr = p.communicate(timeout=600)
+        assert p.returncode == 0, stderr[-3000:]
+        manifest, trace = check_manifest(tmp_path / f"out{i}")
+
+
+@pytest.mark.render
+def test_work_folders_of_killed_renders_are_cleaned_up(tmp_path):
+    stale = tmp_path / f".{SCENE}.render-999999999-abc"
+    stale.mkdir()
+    (stale / "partial.mp4").write_bytes(b"half")
+    assert_ok(render(tmp_path, "--still"))
+    assert not stale.exists()
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]
+
+
+# ---------------------------------------------------------------------------
+# faults
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool, package", [("latex", "texlive-latex-base"), ("dvisvgm", "dvisvgm")])
+def test_a_missing_tool_names_its_package(tool, package, tmp_path):
+    import shutil
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for other in ("latex", "dvisvgm", "ffmpeg"):
+        if other != tool and shutil.which(other):
+            (bin_dir / other).symlink_to(shutil.which(other))
+    out = tmp_path / "out"
+    r = run_cli("render.py", "--scene", SCENE, "--quality", "low", "--still", "--out", str(out),
+                env={"PATH": f"{Path(sys.executable).parent}:{bin_dir}"})
+    assert_clean_failure(r, None, tool, package)
+    assert not out.exists()
+
+
+@pytest.mark.render
+def test_a_full_disk_gives_one_line_and_no_partial_output(tmp_path):
+    import subprocess
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        r = render(mnt, "--still")
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in r.stderr, r.stderr
+        left = [p.name for p in mnt.iterdir()]
+        assert not [n for n in left if n.endswith(".part") or ".render-" in n and not n.endswith("render-key")], left
+        for name in left:  # whatever is there is whole: a trace that loads, JSON that parses
+            if name.endswith(".npz"):
+                Trace.load(mnt / name)
+            elif name.endswith(".json"):
+                json.loads((mnt / name).read_text())
+    finally:
+        subprocess.run(["umount", str(mnt)])

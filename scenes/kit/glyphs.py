@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-from pathlib import Path
 
 import manim
 import numpy as np
@@ -25,9 +23,10 @@ from manim import ManimColor, Text, VMobject
 
 from model.files import atomic_write
 
+from .cache import CACHE, shared_files
+
 FONT = "Latin Modern Roman"
 _REF_SIZE = 48  # size at which glyph outlines are measured; scaled on use
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transformer-reel"
 
 
 def _on_disk(kind: str, key: tuple, compute) -> tuple[np.ndarray, float]:
@@ -37,7 +36,7 @@ def _on_disk(kind: str, key: tuple, compute) -> tuple[np.ndarray, float]:
     try:
         with np.load(path) as f:
             return f["points"], float(f["number"])
-    except (OSError, KeyError, ValueError):
+    except Exception:  # missing, truncated or damaged (BadZipFile, EOFError …): recompute, never crash
         points, number = compute()
         try:
             with atomic_write(path) as f:
@@ -56,11 +55,32 @@ def _prototype(color: str) -> Glyph:
     return Glyph(fill_color=color, fill_opacity=1.0, stroke_width=0)
 
 
-def _glyph(points: np.ndarray, color) -> Glyph:
-    """A Glyph with these outline points (copying a prototype is ~4x cheaper than VMobject())."""
+def _glyph(points: np.ndarray, color, text: str, font_size: float) -> Glyph:
+    """A Glyph with these outline points (copying a prototype is ~4x cheaper than VMobject()).
+
+    It remembers its text and the font size it was made at, and the spread of its points
+    then, so that `font_size_now` tells its size however it was scaled or rotated later.
+    """
     g = _prototype(ManimColor(color).to_hex()).copy()
     g.points = points
+    g.text = text  # type: ignore[attr-defined]
+    g.font_size = font_size  # type: ignore[attr-defined]
+    g.spread = _spread(points)  # type: ignore[attr-defined]
     return g
+
+
+def _spread(points: np.ndarray) -> float:
+    """Root-mean-square distance of the points from their mean: unchanged by moves and rotations."""
+    if len(points) == 0:
+        return 0.0
+    return float(np.sqrt(((points - points.mean(0)) ** 2).sum(1).mean()))
+
+
+def font_size_now(glyph: Glyph) -> float:
+    """The font size `glyph` shows at now (its size at creation times every scaling since)."""
+    if not getattr(glyph, "spread", 0.0):
+        return float(getattr(glyph, "font_size", 0.0))
+    return glyph.font_size * _spread(glyph.points) / glyph.spread
 
 
 @functools.lru_cache(maxsize=None)
@@ -73,7 +93,8 @@ def _char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
 
 
 def _measure_char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
-    probe = Text(f"00{ch}00", font=font, weight=weight, font_size=_REF_SIZE)
+    with shared_files():
+        probe = Text(f"00{ch}00", font=font, weight=weight, font_size=_REF_SIZE)
     glyphs = list(probe)
     zeros = [glyphs[0], glyphs[1], glyphs[-2], glyphs[-1]]
     adv0 = zeros[1].get_left()[0] - zeros[0].get_left()[0]
@@ -97,8 +118,7 @@ def glyph_string(text: str, font_size: float, color, font: str = FONT, weight: s
         outline, advance = _char(ch, font, weight)
         parts.append(outline * scale + np.array([x, 0.0, 0.0]))
         x += advance * scale
-    g = _glyph(np.concatenate(parts) if parts else np.zeros((0, 3)), color)
-    g.text = text  # type: ignore[attr-defined]
+    g = _glyph(np.concatenate(parts) if parts else np.zeros((0, 3)), color, text, font_size)
     g.advance = x  # type: ignore[attr-defined]
     return g
 
@@ -113,7 +133,8 @@ def _text_outline(text: str, font: str, weight: str, slant: str) -> tuple[np.nda
 
 
 def _measure_text(text: str, font: str, weight: str, slant: str) -> tuple[np.ndarray, float]:
-    glyphs = list(Text(text + "x", font=font, weight=weight, slant=slant, font_size=_REF_SIZE))
+    with shared_files():
+        glyphs = list(Text(text + "x", font=font, weight=weight, slant=slant, font_size=_REF_SIZE))
     x, glyphs = glyphs[-1], glyphs[:-1]
     points = np.concatenate([g.points for g in glyphs] or [np.zeros((0, 3))])
     if len(points) == 0:
@@ -126,8 +147,7 @@ def plain_text(text: str, font_size: float, color, font: str = FONT, weight: str
     """`text` shown literally (no markup is parsed) through Pango, with kerning, as one Glyph centred at the origin."""
     points, baseline = _text_outline(text, font, weight, slant)
     scale = font_size / _REF_SIZE
-    g = _glyph(points * scale, color)
-    g.text = text  # type: ignore[attr-defined]
+    g = _glyph(points * scale, color, text, font_size)
     g.baseline_ratio = baseline * scale / g.height if g.height else 0.0  # type: ignore[attr-defined]
     return g
 
@@ -146,4 +166,4 @@ def set_baseline(mob, y: float):
     return mob.shift((y - baseline(mob)) * np.array([0.0, 1.0, 0.0]))
 
 
-__all__ = ["FONT", "Glyph", "glyph_string", "plain_text", "text_width", "baseline", "set_baseline"]
+__all__ = ["FONT", "Glyph", "glyph_string", "plain_text", "text_width", "baseline", "set_baseline", "font_size_now"]

@@ -8,7 +8,7 @@ opacity or position in place, so their cost is per frame only.
 from __future__ import annotations
 
 import numpy as np
-from manim import Animation, Mobject
+from manim import Animation, AnimationGroup, Mobject
 
 
 class _InPlace(Animation):
@@ -87,3 +87,17 @@ class Slide(_InPlace):
         self.mobject.scale(s / self._applied)
         self._applied = s
         self.mobject.move_to(self._start + a * (self._end - self._start))
+
+
+class CrossFade(AnimationGroup):
+    """`old` fades out while `new` fades in at the same place: the one overlap the frame check allows.
+
+    The allowance is declared here, where the cross-fade happens, and only for the pair,
+    only while it plays: at rest, `old` is gone.
+    """
+
+    def __init__(self, old: Mobject, new: Mobject, **kwargs):
+        run_time = kwargs.pop("run_time", None)
+        timing = {} if run_time is None else {"run_time": run_time}
+        super().__init__(Vanish(old, **timing), Appear(new, **timing), **kwargs)
+        self.overlap_allowed = (old, new)

@@ -25,12 +25,14 @@ from manim import (
 )
 
 from . import palette
+from .cache import shared_files
 from .glyphs import baseline, glyph_string, plain_text, set_baseline, text_width
-from .manifest import Shown, format_value
+from .layout import CAPTION, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, TOKEN
+from .manifest import NEG_INF, Shown, format_value
 
-NUMBER_SIZE = 24
-LABEL_SIZE = 24
-TOKEN_SIZE = 26
+NUMBER_SIZE = NUMBER
+LABEL_SIZE = LABEL
+TOKEN_SIZE = TOKEN
 
 
 # ---------------------------------------------------------------------------
@@ -53,6 +55,7 @@ class Values:
     rows: tuple[int, ...] | None = None
     cols: tuple[int, ...] | None = None
     transposed: bool = False
+    vector: bool = False  # a 1-D tensor shown as one row (or, transposed, one column)
 
     def __post_init__(self):
         if self.data.ndim != 2:
@@ -68,6 +71,8 @@ class Values:
 
     def index(self, r: int, c: int) -> tuple[int, ...]:
         i, j = self.rows[r], self.cols[c]
+        if self.vector:
+            return self.prefix + ((i,) if self.transposed else (j,))
         return self.prefix + ((j, i) if self.transposed else (i, j))
 
     def shown(self, r: int, c: int, decimals: int) -> Shown:
@@ -120,12 +125,30 @@ def token(text: str, color, size: float = TOKEN_SIZE) -> VGroup:
     return plain_text(text, size, color)
 
 
-def decoder_row_label(tokens: list[str], t: int, size: float = TOKEN_SIZE) -> VGroup:
+def decoder_row_label(tokens: list[str], t: int, size: float = TOKEN_SIZE, after_last: str = "<eos>",
+                      color=palette.DECODER) -> VGroup:
     """Decoder row t reads token t and helps predict token t+1: show both ("le → chat")."""
-    nxt = tokens[t + 1] if t + 1 < len(tokens) else "<eos>"
-    here = token(tokens[t], palette.DECODER, size)
-    ahead = plain_text(f"\u2192 {nxt}", size * 0.8, palette.MUTED)
+    nxt = tokens[t + 1] if t + 1 < len(tokens) else after_last
+    here = token(tokens[t], color, size)
+    ahead = plain_text(f"\u2192 {nxt}", size * 0.85, palette.MUTED)
     return words_row([here, ahead], buff=0.12)
+
+
+STACK_COLORS = {"encoder": palette.ENCODER, "decoder": palette.DECODER}
+
+
+def stack_labels(trace, stack: str, size: float = TOKEN_SIZE) -> list[VGroup]:
+    """Row labels for any stack's positions, in the stack's colour.
+
+    An encoder's rows (the translator's, BERT's) are its tokens; a decoder's (the
+    translator's, GPT's) read a token and help predict the next: "le → chat".
+    """
+    tokens = trace.tokens(stack)
+    color = STACK_COLORS[stack]
+    if stack == "decoder":
+        after = "<eos>" if trace.model == "translator" else "?"
+        return [decoder_row_label(tokens, t, size, after_last=after, color=color) for t in range(len(tokens))]
+    return [token(w, color, size) for w in tokens]
 
 
 def words_row(words: list, buff: float = 0.25) -> VGroup:
@@ -135,6 +158,22 @@ def words_row(words: list, buff: float = 0.25) -> VGroup:
     for w in words[1:]:
         set_baseline(w, y)
     return row
+
+
+def wrapped_words(words: list, width: float, buff: float = 0.25, line_buff: float = 0.3) -> VGroup:
+    """Words laid out like a paragraph: side by side on common baselines, onto a new line when
+    the next one would pass `width`. Returns a VGroup of lines (each a VGroup of the words)."""
+    lines: list[list] = [[]]
+    x = 0.0
+    for w in words:
+        if lines[-1] and x + buff + w.width > width:
+            lines.append([])
+            x = 0.0
+        x += (buff if lines[-1] else 0.0) + w.width
+        lines[-1].append(w)
+    rows = VGroup(*(words_row(line, buff=buff) for line in lines))
+    rows.arrange(DOWN, buff=line_buff, aligned_edge=LEFT)
+    return rows
 
 
 def tex_escape(text: str) -> str:
@@ -147,19 +186,21 @@ def tex_escape(text: str) -> str:
     return "".join(table.get(ch, ch) for ch in text)
 
 
-def formula(tex: str, size: float = 36, color=palette.TEXT, **part_colors) -> MathTex:
+def formula(tex: str, size: float = FORMULA, color=palette.TEXT, **part_colors) -> MathTex:
     """A formula in the one notation of the project.
 
-    Every occurrence of a key of `part_colors` is coloured (``Q=palette.QUERY``).
+    Every occurrence of a key of `part_colors` is coloured (``Q=palette.QUERY``). Only
+    our own LaTeX goes here; a user's text goes through `tex_escape` first.
     """
-    return MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors)
+    with shared_files():
+        return MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors)
 
 
 def shape_text(rows: int, cols: int) -> str:
     return f"{rows} \u00d7 {cols}"
 
 
-def caption(text: str, size: float = 30, width: float = 12.6) -> VGroup:
+def caption(text: str, size: float = CAPTION, width: float = SAFE_WIDTH - 0.8) -> VGroup:
     """One sentence at the bottom of the frame, wrapped onto two lines where it is too wide."""
     words = text.split()
     lines: list[str] = []
@@ -210,7 +251,7 @@ class MatrixView(VGroup):
     """A matrix of real values, coloured by value, with its name, shape, place and row labels.
 
     Rows past `max_rows` and columns past `max_cols` fold into ellipses, so every number
-    shown stays readable. Parts: `entries` (the numbers), `brackets`, `title` (name and
+    shown stays readable. Cells where `mask` is True show −∞ (a blocked attention score). Parts: `entries` (the numbers), `brackets`, `title` (name and
     shape), `row_labels`; `cell(r, c)`, `row_box(r)`, `col_box(c)` address shown cells by
     their index in the view.
     """
@@ -230,11 +271,13 @@ class MatrixView(VGroup):
         show_shape: bool = True,
         col_width: float | None = None,
         title_side=UP,
+        mask: np.ndarray | None = None,
     ):
         super().__init__()
         self.values = values
         data = values.data
-        scale = float(np.abs(data).max()) or 1.0
+        finite = data[~mask] if mask is not None and (~mask).any() else data
+        scale = float(np.abs(finite).max()) or 1.0
         self.row_ids = _fold(data.shape[0], max_rows)
         self.col_ids = _fold(data.shape[1], max_cols)
         self._cells: dict[tuple[int, int], VGroup] = {}
@@ -242,7 +285,12 @@ class MatrixView(VGroup):
         nums = {}
         for r in self.row_ids:
             for c in self.col_ids:
-                if r is not None and c is not None:
+                if r is None or c is None:
+                    continue
+                if mask is not None and mask[r, c]:  # blocked: −∞, recorded against the unmasked tensor's cell
+                    nums[r, c] = number(Shown(values.trace, values.tensor, values.index(r, c), NEG_INF), font_size,
+                                        palette.NEGATIVE)
+                else:
                     nums[r, c] = number(values.shown(r, c, decimals), font_size, palette.value_to_color(data[r, c], scale))
         col_w = max(max(m.advance for m in nums.values()) + font_size / 60, col_width or 0.0)
         row_h = font_size / 48 * 0.8
@@ -272,7 +320,7 @@ class MatrixView(VGroup):
         self.brackets = VGroup(left, right)
         self.add(self.brackets, entries)
 
-        self.name = formula(name, size=40, color=color)
+        self.name = formula(name, size=MATRIX_NAME, color=color)
         title = [self.name]
         if show_shape:
             title.append(label(shape_text(*data.shape), LABEL_SIZE, palette.MUTED))
@@ -338,7 +386,10 @@ class AttentionGrid(VGroup):
     """Squares whose brightness is the attention weight; queries are rows, keys are columns.
 
     Words label both edges; numbers are written in the squares when they fit
-    (`numbers=True`). Cells blocked by `mask` stay dark and empty.
+    (`numbers=True`). Cells blocked by `mask` stay dark and empty. Rows past `max_rows`
+    and columns past `max_cols` fold into ellipses (the first ones, ⋯, the last), like
+    `MatrixView`'s, so a long sentence folds instead of shrinking. `square(r, c)` takes
+    indices of the full pattern and gives None for a folded cell.
     """
 
     def __init__(
@@ -353,21 +404,31 @@ class AttentionGrid(VGroup):
         mask: np.ndarray | None = None,
         decimals: int = 2,
         font_size: float = 18,
+        max_rows: int = 24,
+        max_cols: int = 24,
     ):
         super().__init__()
         self.values = values
         w = values.data
         n_rows, n_cols = w.shape
         cw, ch = cell_width or cell, cell
+        self.row_ids = _fold(n_rows, max_rows)
+        self.col_ids = _fold(n_cols, max_cols)
         self.squares = VGroup()
         self.numbers = VGroup()
+        self.dots = VGroup()
         self._squares: dict[tuple[int, int], Rectangle] = {}
-        for r in range(n_rows):
-            for c in range(n_cols):
+        for i, r in enumerate(self.row_ids):
+            for j, c in enumerate(self.col_ids):
+                center = [j * cw, -i * ch, 0]
+                if r is None or c is None:
+                    if (r is None) != (c is None):
+                        self.dots.add(_dots(vertical=r is None, size=font_size * 1.3, color=palette.MUTED).move_to(center))
+                    continue
                 sq = Rectangle(width=cw - 0.04, height=ch - 0.04, stroke_color=palette.FAINT, stroke_width=1)
                 blocked = mask is not None and bool(mask[r, c])
                 sq.set_fill(color, opacity=0.0 if blocked else float(w[r, c]))
-                sq.move_to([c * cw, -r * ch, 0])
+                sq.move_to(center)
                 self.squares.add(sq)
                 self._squares[r, c] = sq
                 if numbers and not blocked:
@@ -375,28 +436,39 @@ class AttentionGrid(VGroup):
                     num = number(values.shown(r, c, decimals), font_size, ink)
                     num.move_to(sq)
                     self.numbers.add(num)
-        self.add(self.squares, self.numbers)
+        self.add(self.squares, self.numbers, self.dots)
         self.row_labels = VGroup()
-        for r, lab in enumerate(row_labels):
-            lab.move_to([-cw / 2 - 0.15, -r * ch, 0], aligned_edge=RIGHT)
-            set_baseline(lab, -r * ch - 0.1)
+        for i, r in enumerate(self.row_ids):
+            if r is None:
+                continue
+            lab = row_labels[r]
+            lab.move_to([-cw / 2 - 0.15, -i * ch, 0], aligned_edge=RIGHT)
+            set_baseline(lab, -i * ch - 0.1)
             self.row_labels.add(lab)
         self.col_labels = VGroup()
-        tilt = max((lab.width for lab in col_labels), default=0) > cw * 0.92
-        for c, lab in enumerate(col_labels):
+        shown_cols = [(j, c) for j, c in enumerate(self.col_ids) if c is not None]
+        tilt = max((col_labels[c].width for _, c in shown_cols), default=0) > cw * 0.92
+        for j, c in shown_cols:
+            lab = col_labels[c]
             if tilt:  # too wide to stand side by side: lean them, 3Blue1Brown style
                 lab.rotate(np.pi / 4)
-                lab.move_to([c * cw, ch / 2 + 0.08, 0], aligned_edge=DOWN + LEFT).shift(0.12 * LEFT)
+                lab.move_to([j * cw, ch / 2 + 0.08, 0], aligned_edge=DOWN + LEFT).shift(0.12 * LEFT)
             else:
-                lab.move_to([c * cw, 0, 0])
+                lab.move_to([j * cw, 0, 0])
                 set_baseline(lab, ch / 2 + 0.14)
             self.col_labels.add(lab)
         self.add(self.row_labels, self.col_labels)
 
-    def square(self, r: int, c: int) -> Rectangle:
-        return self._squares[r, c]
+    def square(self, r: int, c: int) -> Rectangle | None:
+        return self._squares.get((r, c))
 
+    @property
+    def shown_rows(self) -> list[int]:
+        return [r for r in self.row_ids if r is not None]
 
+    @property
+    def shown_cols(self) -> list[int]:
+        return [c for c in self.col_ids if c is not None]
 
 
 # ---------------------------------------------------------------------------

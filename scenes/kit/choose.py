@@ -1,0 +1,87 @@
+"""Choosing what to show, and saying what the numbers show, from the numbers themselves.
+
+Every choice here (which head, which cell) and every sentence (which word gets the
+weight, whether a row is sharp) is computed from the trace, so it is true for the
+user's sentence whatever it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SHARP = 0.5  # a row that puts more than half its weight on one key "reads" that key
+
+
+def _allowed(pattern: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Rows that have a choice to make: more than one key not blocked."""
+    if mask is None:
+        return np.ones(pattern.shape[-2], dtype=bool)
+    return (~mask).sum(-1) > 1
+
+
+def row_sharpness(pattern: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean of each row's largest weight, over rows with a choice to make ([q, k] pattern)."""
+    rows = _allowed(pattern, mask)
+    if not rows.any():
+        return float(pattern.max(-1).mean())
+    return float(pattern[rows].max(-1).mean())
+
+
+def sharpest_head(trace, attention: str) -> int:
+    """The head of `attention` (e.g. "decoder.blocks.1.cross_attn") that attends most sharply: the one that teaches.
+
+    Works for any attention: encoder self-attention, masked self-attention (the first
+    rows, which can only see themselves, are left out), cross-attention.
+    """
+    pattern = trace[f"{attention}.hook_pattern"]
+    mask_name = f"{attention}.hook_mask"
+    mask = trace[mask_name] if mask_name in trace else None
+    return int(np.argmax([row_sharpness(pattern[h], mask) for h in range(pattern.shape[0])]))
+
+
+def example_cell(pattern: np.ndarray, rows: list[int], cols: list[int], avoid_diagonal: bool = True) -> tuple[int, int]:
+    """A cell worth building by hand: a shown query row and the shown key it weights most.
+
+    Prefers a row past the first whose best key is not on the diagonal and not the last
+    key (often <eos>), since those teach the least.
+    """
+    cols_set = set(cols)
+    best = [(t, int(pattern[t].argmax())) for t in rows if int(pattern[t].argmax()) in cols_set]
+    if avoid_diagonal:
+        for t, s in best:
+            if t > 0 and s != t and s < pattern.shape[1] - 1:
+                return t, s
+    if best:
+        return best[0]
+    return rows[0], min(cols)
+
+
+def quote(word: str) -> str:
+    return f"\u201c{word}\u201d"
+
+
+def describe_row(weights: np.ndarray, query: str, keys: list[str]) -> str:
+    """One sentence on one row of weights: where its weight goes, and how decisively."""
+    order = np.argsort(-weights)
+    top = int(order[0])
+    if weights[top] > SHARP:
+        return f"{quote(query)} puts {weights[top]:.2f} of its weight on {quote(keys[top])}."
+    second = int(order[1]) if len(order) > 1 else top
+    return (f"{quote(query)} spreads its weight: {weights[top]:.2f} on {quote(keys[top])}, "
+            f"{weights[second]:.2f} on {quote(keys[second])}.")
+
+
+def describe_pattern(pattern: np.ndarray, what_rows: str, what_keys: str, mask: np.ndarray | None = None) -> str:
+    """One sentence on a whole pattern ([q, k]): how many rows read one key, true for these numbers."""
+    rows = np.flatnonzero(_allowed(pattern, mask))
+    if len(rows) == 0:
+        return f"Each of the {pattern.shape[0]} {what_rows} can only read itself."
+    sharp = int((pattern[rows].max(-1) > SHARP).sum())
+    n = len(rows)
+    if sharp == n:
+        return f"Every one of the {n} {what_rows} puts most of its weight on a single {what_keys}."
+    if sharp >= n / 2:
+        return f"{sharp} of the {n} {what_rows} put most of their weight on a single {what_keys}; the rest spread it."
+    if sharp == 0:
+        return f"No row puts more than half its weight on one {what_keys}: here the model spreads its attention."
+    return f"Only {sharp} of the {n} {what_rows} put most of their weight on one {what_keys}; the others spread it."

@@ -1,0 +1,71 @@
+"""Checks shared by the scene and render tests: a values manifest against its traces, beat records."""
+
+from __future__ import annotations
+
+import re
+
+from scenes.kit.manifest import MINUS, parse_shown
+
+NEG_INF_TEXTS = ("-inf", MINUS + "\u221e")
+
+
+def shown_decimals(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def shown_matches(text: str, value: float) -> bool:
+    """CONTRACT: right when the text equals the tensor at the shown precision (−0.00 counts as 0.00)."""
+    d = shown_decimals(text)
+    expected = round(float(value), d)
+    if expected == 0:
+        expected = 0.0  # -0.0 → 0.0
+    return parse_shown(text) == expected
+
+
+def check_manifest(manifest: dict, traces: dict, min_values: int = 1) -> None:
+    """Every entry points into a trace (by model name) and shows that tensor's value at the shown precision."""
+    values = manifest["values"]
+    assert len(values) >= min_values, f"only {len(values)} values on screen"
+    single = len(manifest["traces"]) == 1
+    wrong = []
+    for v in values:
+        model = v.get("trace") or (next(iter(manifest["traces"])) if single else None)
+        assert model in manifest["traces"], v
+        trace = traces[model]
+        name, index, text = v["tensor"], tuple(v["index"]), v["shown"]
+        assert name in trace, f"{name} is not in the {model} trace"
+        arr = trace[name]
+        assert len(index) == arr.ndim, (v, arr.shape)
+        assert all(0 <= i < n for i, n in zip(index, arr.shape)), (v, arr.shape)
+        assert "-" not in text, f"shown numbers use U+2212 for minus, not '-': {v}"
+        if text in NEG_INF_TEXTS:  # a blocked cell: it points into the unmasked scores, whose mask cell is True
+            assert name.endswith(".hook_scores_scaled"), v
+            assert bool(trace[name.replace("hook_scores_scaled", "hook_mask")][index[-2:]]), v
+            continue
+        assert re.fullmatch(rf"{MINUS}?\d+(\.\d+)?", text), f"not a number as shown: {v}"
+        assert not re.fullmatch(rf"{MINUS}0(\.0+)?", text), f"a negative zero is shown as 0.00: {v}"
+        if not shown_matches(text, arr[index]):
+            wrong.append(f"{name}{list(index)}: shown {text}, tensor {float(arr[index])!r}")
+    assert not wrong, f"{len(wrong)} of {len(values)} values do not match the trace:\n" + "\n".join(wrong[:20])
+
+
+def check_beats(beats: dict, scene: str, duration: float) -> None:
+    """CONTRACT: beats in order, not overlapping, covering the clip; one poster; captions inside the clip."""
+    assert beats["scene"] == scene
+    assert abs(beats["duration"] - duration) < 1e-2, (beats["duration"], duration)
+    records = beats["beats"]
+    assert records, "no beats"
+    assert records[0]["start"] == 0.0, records[0]
+    assert abs(records[-1]["end"] - duration) < 1e-2, (records[-1], duration)
+    names = [b["name"] for b in records]
+    assert len(set(names)) == len(names), f"beat names repeat: {names}"
+    for a, b in zip(records, records[1:]):
+        assert abs(a["end"] - b["start"]) < 1e-6, f"beats {a['name']} and {b['name']} leave a gap or overlap"
+    for b in records:
+        assert b["start"] < b["end"], b
+        assert b["rest"] is None or b["start"] <= b["rest"] < b["end"], b
+        for c in b["captions"]:
+            assert c["text"].strip() and b["start"] <= c["start"] < c["end"] <= duration + 1e-6, (b["name"], c)
+    posters = [b for b in records if b.get("poster")]
+    assert len(posters) == 1, f"a scene marks exactly one poster beat, found {len(posters)}"
+    assert posters[0]["rest"] is not None, "the poster beat has no pause to show"

@@ -1,0 +1,74 @@
+"""Every registered scene, for three sentences: the frame check passes, every number shown is the
+traced one, and the beat records are whole.
+
+A scene is covered by being registered (a module in scenes/ named in the catalogue): the
+parameters come from `scenes.available()`, not from a list kept here. Scenes run without
+writing video (`check_scene`): the frame check reads the scene graph, not pixels.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scenes import available, scene_class
+from scenes.kit.beats import beats_dict
+from scenes.kit.framecheck import check_scene
+
+from .checks import check_beats, check_manifest
+from .conftest import SENTENCES
+
+SCENES = available()
+
+
+@pytest.fixture(scope="module")
+def checked(traces_for):
+    """(scene, problems) of one run of `name` on `sentence`, run once per module."""
+    done: dict = {}
+
+    def get(name: str, sentence: str):
+        if (name, sentence) not in done:
+            cls = scene_class(name)
+            traces = traces_for(sentence, cls.needs)
+            done[name, sentence] = check_scene(cls, traces)
+        return done[name, sentence]
+
+    return get
+
+
+def test_the_catalogue_has_scenes_and_each_declares_itself():
+    assert "cross_attention" in SCENES
+    for name in SCENES:
+        cls = scene_class(name)
+        assert cls.name == name and cls.summary and cls.needs
+        assert len({o.name for o in cls.options}) == len(cls.options)
+
+
+def test_sentences_cover_the_limits(translator):
+    from model.tokenizer import normalize
+
+    model, _ = translator
+    assert len(normalize(SENTENCES["two_words"])) == 2
+    assert len(normalize(SENTENCES["limit"])) == model.cfg.max_words
+
+
+@pytest.mark.parametrize("sentence", list(SENTENCES))
+@pytest.mark.parametrize("name", SCENES)
+def test_frame_check_passes(name, sentence, checked):
+    scene, problems = checked(name, SENTENCES[sentence])
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(map(str, problems[:30]))
+
+
+@pytest.mark.parametrize("sentence", list(SENTENCES))
+@pytest.mark.parametrize("name", SCENES)
+def test_every_number_shown_is_traced(name, sentence, checked, traces_for):
+    scene, _ = checked(name, SENTENCES[sentence])
+    manifest = scene.manifest.to_dict()
+    assert manifest["scene"] == name
+    assert manifest["traces"] == {m: scene_class(name).trace_file(m) for m in scene.needs}
+    check_manifest(manifest, scene.traces, min_values=20)
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_beat_records_cover_the_scene(name, checked):
+    scene, _ = checked(name, SENTENCES["default"])
+    check_beats(beats_dict(name, scene.beats, scene.renderer.time), name, scene.renderer.time)
