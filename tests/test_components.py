@@ -79,3 +79,36 @@ def test_caption_wraps_long_sentences_within_the_frame():
     short, long = caption("One line."), caption("word " * 40)
     assert len(short) == 1 and len(long) > 1
     assert long.width <= 12.7
+
+
+def test_sentences_about_numbers_follow_the_numbers():
+    from scenes.kit.choose import describe_pattern, describe_row, example_cell, row_sharpness, sharpest_head
+
+    keys = ["the", "cat", "sleeps"]
+    assert "almost all" in describe_row(np.array([0.95, 0.03, 0.02]), "le", keys)
+    assert "most of its weight on \u201ccat\u201d" in describe_row(np.array([0.2, 0.7, 0.1]), "chat", keys)
+    spread = describe_row(np.array([0.4, 0.35, 0.25]), "dort", keys)
+    assert "spreads" in spread and spread.index("the") < spread.index("cat")
+    assert not any(ch.isdigit() for ch in spread), "digits belong in the matrix, where the manifest records them"
+    sharp = np.eye(3)
+    flat = np.full((3, 3), 1 / 3)
+    assert describe_pattern(sharp, "rows", "key").startswith("Every one of the 3")
+    assert describe_pattern(flat, "rows", "key").startswith("No row")
+    half = np.array([[0.9, 0.05, 0.05], [0.34, 0.33, 0.33], [0.1, 0.8, 0.1]])
+    assert describe_pattern(half, "rows", "key").startswith("2 of the 3")
+    # a causal mask: the first row has no choice and is left out
+    mask = np.triu(np.ones((3, 3), bool), 1)
+    causal = np.array([[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.2, 0.6]])
+    assert row_sharpness(causal, mask) == pytest.approx((0.5 + 0.6) / 2)
+
+    class T:
+        arrays = {"a.hook_pattern": np.stack([flat, sharp]), "a.hook_mask": np.zeros((3, 3), bool)}
+
+        def __getitem__(self, k):
+            return self.arrays[k]
+
+        def __contains__(self, k):
+            return k in self.arrays
+
+    assert sharpest_head(T(), "a") == 1
+    assert example_cell(half, [0, 1, 2], [0, 1, 2]) == (2, 1)

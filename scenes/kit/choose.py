@@ -42,15 +42,15 @@ def sharpest_head(trace, attention: str) -> int:
 def example_cell(pattern: np.ndarray, rows: list[int], cols: list[int], avoid_diagonal: bool = True) -> tuple[int, int]:
     """A cell worth building by hand: a shown query row and the shown key it weights most.
 
-    Prefers a row past the first whose best key is not on the diagonal and not the last
-    key (often <eos>), since those teach the least.
+    Prefers the clearest match among rows past the first whose best key is not on the
+    diagonal and not the last key (often <eos>), since those teach the least.
     """
     cols_set = set(cols)
     best = [(t, int(pattern[t].argmax())) for t in rows if int(pattern[t].argmax()) in cols_set]
     if avoid_diagonal:
-        for t, s in best:
-            if t > 0 and s != t and s < pattern.shape[1] - 1:
-                return t, s
+        teaching = [(t, s) for t, s in best if t > 0 and s != t and s < pattern.shape[1] - 1]
+        if teaching:  # the clearest match among them
+            return max(teaching, key=lambda ts: (pattern[ts], -ts[0]))
     if best:
         return best[0]
     return rows[0], min(cols)
@@ -61,14 +61,18 @@ def quote(word: str) -> str:
 
 
 def describe_row(weights: np.ndarray, query: str, keys: list[str]) -> str:
-    """One sentence on one row of weights: where its weight goes, and how decisively."""
+    """One sentence on one row of weights: where its weight goes, and how decisively.
+
+    In words, not digits: the digits are on screen in the matrix, where the manifest records them.
+    """
     order = np.argsort(-weights)
     top = int(order[0])
+    if weights[top] > 0.9:
+        return f"{quote(query)} puts almost all of its weight on {quote(keys[top])}."
     if weights[top] > SHARP:
-        return f"{quote(query)} puts {weights[top]:.2f} of its weight on {quote(keys[top])}."
+        return f"{quote(query)} puts most of its weight on {quote(keys[top])}."
     second = int(order[1]) if len(order) > 1 else top
-    return (f"{quote(query)} spreads its weight: {weights[top]:.2f} on {quote(keys[top])}, "
-            f"{weights[second]:.2f} on {quote(keys[second])}.")
+    return f"{quote(query)} spreads its weight; the most goes to {quote(keys[top])}, then {quote(keys[second])}."
 
 
 def describe_pattern(pattern: np.ndarray, what_rows: str, what_keys: str, mask: np.ndarray | None = None) -> str:
