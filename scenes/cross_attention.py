@@ -162,8 +162,9 @@ class CrossAttention(ReelScene):
 
             def build(rows: int, cols: int) -> VGroup:
                 fold.update(rows=rows, cols=cols)
+                # Q's own columns fold first: this beat is about its rows meeting Kᵀ's columns
                 q = MatrixView(self.values(f"{self.a}.hook_q", h), "Q", palette.QUERY, row_labels=self.tgt_labels(),
-                               max_rows=rows, max_cols=6, title_side=DOWN)
+                               max_rows=rows, max_cols=min(6, max(3, cols - 4)), title_side=DOWN)
                 kt = MatrixView(views["hook_k"].T, r"K^\top", palette.KEY, col_labels=self.src_labels(20), max_rows=6,
                                 max_cols=cols, col_width=width, title_side=LEFT)
                 scores = MatrixView(views["hook_scores"], r"Q K^\top", palette.TEXT, max_rows=rows, max_cols=cols,
@@ -180,6 +181,10 @@ class CrossAttention(ReelScene):
                 formula(rf"({T}\times {dk})\cdot({dk}\times {S}) = ({T}\times {S})", 32),
             ).arrange(DOWN, buff=0.2)
             q, kt, scores = self.fit_folding(build, T, S, center=0.45 * UP, max_height=6.4)
+            # the heading takes the empty corner above Q and left of Kᵀ
+            room = kt.get_left()[0] - (-layout.FRAME_WIDTH / 2 + 0.4) - 0.3
+            if heading.width > room:
+                heading.scale(room / heading.width)
             heading.to_corner(UL, buff=0.4)
             self.play(Appear(heading), run_time=self.timing.fast)
             self.play(Appear(q), Appear(kt), run_time=self.timing.build)
@@ -233,7 +238,7 @@ class CrossAttention(ReelScene):
                 lambda rows, cols: AttentionGrid(self.values(f"{self.a}.hook_pattern", h), self.tgt_labels(24),
                                                  self.src_labels(24), cell=0.5, cell_width=0.9,
                                                  max_rows=rows, max_cols=cols),
-                len(self.tgt), len(self.src), center=0.3 * DOWN, max_height=5.0,
+                len(self.tgt), len(self.src),
             )
             self.play(Appear(grid), Appear(hint), run_time=self.timing.build)
             # sweep: the brightest key of each row (where it is shown)

@@ -582,8 +582,10 @@ def test_work_folders_of_killed_renders_are_cleaned_up(tmp_path):
     stale = tmp_path / f".{SCENE}.render-999999999-abc"
     stale.mkdir()
     (stale / "partial.mp4").write_bytes(b"half")
+    half_written = tmp_path / f".{SCENE}.values.json.render-999999999-xyz.part"
+    half_written.write_text('{"scene": ')
     assert_ok(render(tmp_path, "--still"))
-    assert not stale.exists()
+    assert not stale.exists() and not half_written.exists()
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
 
 

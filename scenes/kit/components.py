@@ -27,7 +27,7 @@ from manim import (
 from . import palette
 from .cache import shared_files
 from .glyphs import baseline, glyph_string, plain_text, set_baseline, text_width
-from .layout import CAPTION, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, TOKEN
+from .layout import CAPTION, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, SMALL, TOKEN
 from .manifest import NEG_INF, Shown, format_value
 
 NUMBER_SIZE = NUMBER
@@ -326,7 +326,7 @@ class MatrixView(VGroup):
             title.append(label(shape_text(*data.shape), LABEL_SIZE, palette.MUTED))
         self.title = VGroup(*title).arrange(RIGHT, buff=0.25, aligned_edge=DOWN)
         if where:
-            self.title.add(label(where, LABEL_SIZE * 0.8, palette.MUTED).next_to(self.title, RIGHT, buff=0.25, aligned_edge=DOWN))
+            self.title.add(label(where, SMALL, palette.MUTED).next_to(self.title, RIGHT, buff=0.25, aligned_edge=DOWN))
         self.add(self.title)
 
         self.row_labels = VGroup()
@@ -500,4 +500,4 @@ class WeightBlock(VGroup):
         title.next_to(frame, UP, buff=0.12)
         self.add(squares, frame, title)
         if where:
-            self.add(label(where, LABEL_SIZE * 0.75).next_to(frame, DOWN, buff=0.1))
+            self.add(label(where, SMALL).next_to(frame, DOWN, buff=0.1))

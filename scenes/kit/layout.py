@@ -124,9 +124,9 @@ def fit_folding(make: Callable[[int, int], Mobject], rows: int, cols: int, cente
             over_h = mob.height / max_height
             # fold along the direction that overflows most, a step at a time
             if (over_h >= over_w and r > min_shown) or c <= min_shown:
-                r = max(min_shown, min(r - 1, int(r * max(factor, 0.5) ** 0.5)))
+                r = max(min_shown, min(r - 1, int(r * max(factor, 0.5) ** 0.3)))
             else:
-                c = max(min_shown, min(c - 1, int(c * max(factor, 0.5) ** 0.5)))
+                c = max(min_shown, min(c - 1, int(c * max(factor, 0.5) ** 0.3)))
 
 
 def below(mob: Mobject, anchor: Mobject, buff: float = 0.15) -> Mobject:
