@@ -1,4 +1,4 @@
-"""`python -m model …`: train, evaluate, translate, trace, vocab."""
+"""`python -m model …`: train, evaluate, translate, trace, vocab, examples."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file, ending in .trace.npz")
 
     p = sub.add_parser("vocab", help="list the known words")
+    p.add_argument("--language", choices=("en", "fr"), default=None, help="only English (en) or French (fr) words")
+
+    p = sub.add_parser("examples", help="sentences the translator knows, with their French (never seen in training)")
+    p.add_argument("--n", type=int, default=9, help="how many (default: 9, short to long)")
     return parser
 
 
@@ -72,7 +76,14 @@ def run(args: argparse.Namespace) -> int:
         from .tokenizer import Tokenizer
 
         tok = Tokenizer.load(VOCAB)
-        print("\n".join(tok.words))
+        print("\n".join(tok.words_of(args.language)))
+    elif args.command == "examples":
+        from .corpus import examples
+
+        if args.n < 1:
+            raise InputError("--n must be at least 1")
+        for en, fr in examples(args.n):
+            print(f"{en}\n    → {fr}")
     return 0
 
 

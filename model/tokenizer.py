@@ -2,8 +2,10 @@
 
 Text is lower-cased and split into words and punctuation marks; sentence
 punctuation (. , ! ? ; :) carries no meaning in the toy corpus and is dropped.
-Words the vocabulary does not know become `<unk>`; the caller is told which, with
-the closest known words as suggestions.
+A French elided word is a token of its own ("n'aime" → "n'", "aime") and is joined
+back to the next word when words are written out; an English "n't" reads as "not"
+("doesn't" → "does", "not"). Words the vocabulary does not know become `<unk>`; the
+caller is told which, with the closest known words of the same language as suggestions.
 """
 
 from __future__ import annotations
@@ -26,10 +28,40 @@ SENTENCE_PUNCTUATION = set(".,!?;:")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S", re.UNICODE)
 
 
+_ELIDED = re.compile(r"(?:qu|[^\W\d_])'(?=[^\W_])")  # "n'", "l'", "qu'" before a word
+_NOT = re.compile(r"([^\W_]+)n't")
+_NOT_STEMS = {"ca": "can", "wo": "will", "sha": "shall"}  # "can't", "won't", "shan't"
+LANGUAGES = ("en", "fr")
+
+
+def _split(word: str) -> list[str]:
+    """One word of text as tokens: "n'aime" → ["n'", "aime"], "doesn't" → ["does", "not"]."""
+    word = word.replace("’", "'")
+    if m := _NOT.fullmatch(word):
+        return [_NOT_STEMS.get(m[1], m[1]), "not"]
+    tokens = []
+    while m := _ELIDED.match(word):
+        tokens.append(m[0])
+        word = word[m.end():]
+    return tokens + [word]
+
+
 def normalize(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks, sentence punctuation dropped."""
+    """Lower-cased words and punctuation marks, sentence punctuation dropped, elisions split off."""
     text = unicodedata.normalize("NFC", text).lower()
-    return [w for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION]
+    return [t for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION for t in _split(w)]
+
+
+def is_elided(token: str) -> bool:
+    return len(token) > 1 and token.endswith("'") and token[:-1].isalpha()
+
+
+def join_words(tokens: list[str]) -> str:
+    """Tokens written out as text: an elided word joins the next one ("n'" "aime" → "n'aime")."""
+    text = ""
+    for i, t in enumerate(tokens):
+        text += ("" if i == 0 or is_elided(tokens[i - 1]) else " ") + t
+    return text
 
 
 @dataclass
@@ -40,12 +72,18 @@ class Encoded:
 
 
 class Tokenizer:
-    def __init__(self, words: list[str]):
+    """One vocabulary for both languages; `languages` says which words are English ("en"), which French ("fr")."""
+
+    def __init__(self, words: list[str], languages: dict[str, list[str]] | None = None):
         self.itos = list(words)
         if self.itos[: len(SPECIALS)] != SPECIALS:
             raise ValueError("a vocabulary starts with the special tokens " + " ".join(SPECIALS))
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = (self.stoi[t] for t in (PAD, BOS, EOS, UNK))
+        self.languages = {k: sorted(v) for k, v in (languages or {}).items()}
+        for lang, ws in self.languages.items():
+            if not set(ws) <= set(self.words):
+                raise ValueError(f"the {lang} words are not all in the vocabulary")
 
     def __len__(self) -> int:
         return len(self.itos)
@@ -56,17 +94,35 @@ class Tokenizer:
         return cls(SPECIALS + words)
 
     @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> "Tokenizer":
+        """The vocabulary of (English, French) pairs, each word marked with its language."""
+        languages = {lang: sorted({w for pair in pairs for w in normalize(pair[i])}) for i, lang in enumerate(LANGUAGES)}
+        return cls(SPECIALS + sorted(set(languages["en"]) | set(languages["fr"])), languages)
+
+    @classmethod
     def load(cls, path: str | Path) -> "Tokenizer":
-        return cls(json.loads(Path(path).read_text(encoding="utf-8"))["tokens"])
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(data["tokens"], data.get("languages"))
 
     def save(self, path: str | Path) -> None:
+        data: dict = {"tokens": self.itos}
+        if self.languages:
+            data["languages"] = self.languages
         with atomic_write(path, "w") as f:
-            json.dump({"tokens": self.itos}, f, ensure_ascii=False, indent=0)
+            json.dump(data, f, ensure_ascii=False, indent=0)
 
     @property
     def words(self) -> list[str]:
         """The known words, without special tokens."""
         return self.itos[len(SPECIALS):]
+
+    def words_of(self, language: str | None) -> list[str]:
+        """The known words of one language ("en", "fr"); all of them for None or a vocabulary without languages."""
+        if language is None or not self.languages:
+            return self.words
+        if language not in self.languages:
+            raise InputError(f"unknown language {language!r}; known: {', '.join(self.languages)}")
+        return self.languages[language]
 
     def encode(self, text: str, *, what: str = "sentence", max_words: int | None = None) -> Encoded:
         """Ids and tokens of `text`, without <bos>/<eos>. Raises InputError for empty or too long text."""
@@ -87,14 +143,15 @@ class Tokenizer:
             if i in (self.pad_id, self.bos_id):
                 continue
             words.append(self.itos[i])
-        return " ".join(words)
+        return join_words(words)
 
-    def suggestions(self, word: str, n: int = 3) -> list[str]:
-        return difflib.get_close_matches(word, self.words, n=n, cutoff=0.5)
+    def suggestions(self, word: str, n: int = 3, language: str | None = None) -> list[str]:
+        """The known words closest to `word`, from `language` ("en", "fr") only when given."""
+        return difflib.get_close_matches(word, self.words_of(language), n=n, cutoff=0.5)
 
-    def unknown_warning(self, unknown: list[str], what: str = "sentence") -> str:
+    def unknown_warning(self, unknown: list[str], what: str = "sentence", language: str | None = None) -> str:
         parts = []
         for w in dict.fromkeys(unknown):
-            close = self.suggestions(w)
+            close = self.suggestions(w, language=language)
             parts.append(f"'{w}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
         return f"warning: unknown words in the {what} read as {UNK}: " + "; ".join(parts)

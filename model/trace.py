@@ -13,9 +13,10 @@ from .tracefile import PARAM, Trace
 from .train import load
 from .transformer import Translator
 
-# Shows adjective reordering ("black cat" → "chat noir") and two words becoming one
-# ("looks at" → "regarde"), so the two sentences differ in length.
-DEFAULT_SENTENCE = "the black cat looks at the small fish"
+# Shows negation, one English word read by two French words around the verb ("not" → "ne … pas"),
+# adjective reordering ("black cat" → "chat noir") and two words becoming one ("look at" →
+# "regarde"), so the two sentences differ in length. The one place the default sentence is written.
+DEFAULT_SENTENCE = "the black cat does not look at the small fish"
 
 
 def _warn(message: str) -> None:
@@ -25,7 +26,7 @@ def _warn(message: str) -> None:
 def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None]) -> list[int]:
     enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words)
     if enc.unknown:
-        warn(tok.unknown_warning(enc.unknown, "sentence"))
+        warn(tok.unknown_warning(enc.unknown, "sentence", language="en"))
     return enc.ids + [tok.eos_id]
 
 
@@ -65,7 +66,7 @@ def record(
     else:
         enc = tok.encode(target, what="target", max_words=model.cfg.max_words)
         if enc.unknown:
-            warn(tok.unknown_warning(enc.unknown, "target"))
+            warn(tok.unknown_warning(enc.unknown, "target", language="fr"))
         tgt_ids = enc.ids
     tgt_t = torch.tensor([[tok.bos_id] + tgt_ids])
     _, cache = model.run_with_cache(src_t, tgt_t)

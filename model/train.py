@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import MODELS, VOCAB, checkpoint_path
-from .corpus import generate
+from .corpus import CONSTRUCTIONS, LENGTH_BUCKETS, constructions, generate, length_bucket
 from .errors import InputError
 from .files import atomic_write
 from .tokenizer import Tokenizer
@@ -22,12 +22,12 @@ from .transformer import Config, Translator
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 6000
+    steps: int = 10000
     batch_size: int = 64
     lr: float = 3e-3
     warmup: int = 300
     weight_decay: float = 1e-4
-    threads: int = 2
+    threads: int = 1
 
 
 def _check_name(name: str) -> None:
@@ -55,7 +55,7 @@ def train(name: str = "translator", tc: TrainConfig | None = None, log=print) ->
     torch.set_num_threads(tc.threads)
     torch.use_deterministic_algorithms(True)
     corpus = generate(seed=tc.seed)
-    tok = Tokenizer.from_corpus([s for pair in corpus.train + corpus.heldout for s in pair])
+    tok = Tokenizer.from_pairs(corpus.train + corpus.heldout)
     model = Translator(Config(d_vocab=len(tok)), pad_id=tok.pad_id)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -111,26 +111,38 @@ def translate_batch(model: Translator, tok: Tokenizer, sentences: list[str]) -> 
 
 @torch.no_grad()
 def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250) -> float:
-    """Held-out exact match, and how sharp each decoder layer's cross-attention is."""
+    """Held-out exact match, overall, by length and by construction; and how sharp cross-attention is."""
     model, tok = load(name)
     heldout = generate().heldout
-    hits = 0
+    hits = []
     for i in range(0, len(heldout), batch):
         chunk = heldout[i : i + batch]
         guesses = translate_batch(model, tok, [en for en, _ in chunk])
-        hits += sum(g == fr for g, (_, fr) in zip(guesses, chunk))
+        hits += [g == fr for g, (_, fr) in zip(guesses, chunk)]
+    accuracy = sum(hits) / len(hits)
+
+    def line(label: str, rows: list[bool]) -> str:
+        score = f"{sum(rows) / len(rows):.3f}" if rows else "  –  "
+        return f"  {label:<27} {score}  ({sum(rows)} of {len(rows)})"
+
+    print(f"held-out sentences (never seen in training): {len(heldout)}", file=out)
+    print(line("all", hits), file=out)
+    print("by length (English words):", file=out)
+    for bucket in LENGTH_BUCKETS:
+        print(line(bucket, [h for h, (en, _) in zip(hits, heldout) if length_bucket(en) == bucket]), file=out)
+    print("by construction:", file=out)
+    for c in CONSTRUCTIONS:
+        print(line(c, [h for h, (en, _) in zip(hits, heldout) if c in constructions(en)]), file=out)
     # Peakedness: the mean over real query rows of each row's largest weight (1 = one word, 1/s = a smear).
     src, tgt_in, _ = make_batch(tok, heldout)
     _, cache = model.run_with_cache(src, tgt_in)
     real = tgt_in != tok.pad_id  # [B,P]
     lens = (src != tok.pad_id).sum(1).float()
-    print(f"held-out sentences: {len(heldout)}", file=out)
     for i in range(model.cfg.n_layers["decoder"]):
         pattern = cache[f"decoder.blocks.{i}.cross_attn.hook_pattern"]  # [B,H,P,S]
         peak = pattern.max(-1).values  # [B,H,P]
         per_head = [(peak[:, h][real].mean().item()) for h in range(pattern.shape[1])]
         heads = "  ".join(f"head {h}: {p:.3f}" for h, p in enumerate(per_head))
         print(f"cross-attention peak, decoder layer {i}: {heads}  (uniform would be {(1 / lens).mean():.3f})", file=out)
-    accuracy = hits / len(heldout)
     print(f"exact_match={accuracy:.3f}", file=out)
     return accuracy

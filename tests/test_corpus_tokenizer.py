@@ -3,9 +3,11 @@
 import pytest
 
 from model import VOCAB
-from model.corpus import ADJECTIVES, generate, lexicon_words
+from model.corpus import (ADJECTIVES, CONSTRUCTIONS, LENGTH_BUCKETS, MAX_WORDS, VOWELS, constructions, examples, generate,
+                          length_bucket, lexicon_words, n_words)
 from model.errors import InputError
-from model.tokenizer import SPECIALS, UNK, Tokenizer, normalize
+from model.tokenizer import SPECIALS, UNK, Tokenizer, join_words, normalize
+from model.transformer import Config
 
 
 def test_corpus_is_deterministic_and_heldout_is_disjoint():
@@ -48,10 +50,72 @@ def test_grammar_reorders_and_agrees():
     assert sum(len(e.split()) != len(f.split()) for e, f in pairs) > len(pairs) // 10
 
 
+def _seen(pairs, en: str, fr: str) -> bool:
+    return any(f" {en} " in f" {e} " and f" {fr} " in f" {f} " for e, f in pairs)
+
+
+def test_negation():
+    pairs = generate().train
+    assert _seen(pairs, "cat does not eat", "chat ne mange pas")
+    assert _seen(pairs, "girl does not like", "fille n'aime pas")  # elided before a vowel
+    assert _seen(pairs, "cats do not eat", "chats ne mangent pas")
+    assert _seen(pairs, "does not look at", "ne regarde pas")  # two English words, one French, negated
+    assert _seen(pairs, "does not eat a", "ne mange pas de")  # "pas de", not "pas un"
+    negated = [(e, f) for e, f in pairs if "not" in e.split()]
+    assert len(negated) > len(pairs) // 5
+    for e, f in negated:
+        words = normalize(f)
+        neg = "ne" if "ne" in words else "n'"
+        verb = words[words.index(neg) + 1]
+        assert words[words.index(neg) + 2] == "pas", f
+        assert (neg == "n'") == (verb[0] in VOWELS), f  # elision exactly where French wants it
+        assert "not" not in words and "ne" not in e.split()
+
+
+def test_coordination_of_subjects_and_objects():
+    pairs = generate().train
+    assert _seen(pairs, "cat and the dog", "chat et le chien")
+    assert _seen(pairs, "and the dog eat", "et le chien mangent")  # two subjects: a plural verb
+    assert _seen(pairs, "and the dog do not", "et le chien ne")
+    assert any(e.split().count("and") == 2 for e, _ in pairs)  # subjects and objects at once
+    for e, f in pairs[:2000]:
+        assert e.split().count("and") == f.split().count("et"), (e, f)
+
+
+def test_lengths_and_constructions_are_served():
+    c = generate()
+    assert Config(d_vocab=10).max_words == MAX_WORDS
+    for split in (c.train, c.heldout):
+        assert max(n_words(e) for e, _ in split) == MAX_WORDS  # the longest sentence accepted occurs
+        assert all(n_words(e) <= MAX_WORDS and n_words(f) <= MAX_WORDS for e, f in split)
+    assert [n_words(e) for e, _ in c.heldout] == [len(normalize(e)) for e, _ in c.heldout]
+    # enough held-out sentences in every bucket and construction for `evaluate` to mean something
+    for bucket in LENGTH_BUCKETS:
+        assert sum(length_bucket(e) == bucket for e, _ in c.heldout) >= 500, bucket
+    for construction in CONSTRUCTIONS:
+        assert sum(construction in constructions(e) for e, _ in c.heldout) >= 500, construction
+    assert constructions("the cat does not sleep on the bed in front of a house") == set(CONSTRUCTIONS) - {"coordination"}
+    assert constructions("the cat and the dog sleep in the house") == {"coordination"}
+    assert [length_bucket(s) for s in ("the cat sleeps", " ".join(["cat"] * 9), " ".join(["cat"] * 20))] == list(LENGTH_BUCKETS)
+
+
+def test_examples_are_heldout_and_span_the_lengths():
+    heldout = set(generate().heldout)
+    ex = examples(6)
+    assert len(ex) == 6 and set(ex) <= heldout
+    assert {length_bucket(e) for e, _ in ex} == set(LENGTH_BUCKETS)
+    assert [n_words(e) for e, _ in ex] == sorted(n_words(e) for e, _ in ex)
+
+
 def test_normalize():
     assert normalize("The Black CAT eats, the small fish!") == ["the", "black", "cat", "eats", "the", "small", "fish"]
     assert normalize("  le   chat NOIR. ") == ["le", "chat", "noir"]
     assert normalize("\\input{x} $y$") == ["\\", "input", "{", "x", "}", "$", "y", "$"]
+    # an elided French word is a token of its own; English "n't" reads as "not"
+    assert normalize("La fille n'aime pas le gâteau") == ["la", "fille", "n'", "aime", "pas", "le", "gâteau"]
+    assert normalize("elle n’écoute pas") == ["elle", "n'", "écoute", "pas"]
+    assert normalize("The cat doesn't eat; the dogs DON'T") == ["the", "cat", "does", "not", "eat", "the", "dogs", "do", "not"]
+    assert join_words(normalize("la fille n'aime pas le gâteau")) == "la fille n'aime pas le gâteau"
 
 
 def test_vocabulary_has_specials_and_both_languages():
@@ -73,3 +137,21 @@ def test_encode_unknown_and_errors():
     with pytest.raises(InputError, match="the limit is 3"):
         tok.encode("a b c d", max_words=3)
     assert tok.decode(tok.encode("le chat noir").ids + [tok.eos_id, tok.stoi["chat"]]) == "le chat noir"
+    enc = tok.encode("la fille n'aime pas le gâteau")
+    assert enc.tokens[2:4] == ["n'", "aime"] and not enc.unknown
+    assert tok.decode(enc.ids) == "la fille n'aime pas le gâteau"
+
+
+def test_suggestions_come_from_the_input_language():
+    tok = Tokenizer.load(VOCAB)
+    en, fr = lexicon_words()
+    assert set(tok.words_of("en")) == en and set(tok.words_of("fr")) == fr
+    for word in ("banana", "chats", "poison", "blak", "mangez", "nott"):
+        assert set(tok.suggestions(word, language="en")) <= en, word
+        assert set(tok.suggestions(word, language="fr")) <= fr, word
+    assert "black" in tok.suggestions("blak", language="en")
+    assert "poisson" in tok.suggestions("poison", language="fr")
+    warning = tok.unknown_warning(["banana"], language="en")
+    assert not set(warning.replace(",", " ").replace("?", " ").split()) & (fr - en), warning
+    with pytest.raises(InputError, match="language"):
+        tok.words_of("de")

@@ -1,5 +1,7 @@
 """`python -m model …` as a user types it, bad input included."""
 
+import re
+
 import numpy as np
 
 from model.tracefile import Trace
@@ -19,10 +21,40 @@ def test_capitals_and_punctuation_are_normalised():
     assert r.stderr == ""
 
 
+def test_translate_negation_and_coordination():
+    """The issue's own examples (issue 9): "ne … pas" around the verb, "n'" before a vowel, "et"."""
+    cases = {
+        "the cat does not eat the fish": "le chat ne mange pas le poisson",
+        "the girl does not like the cake": "la fille n'aime pas le gâteau",
+        "The girl doesn't like the cake.": "la fille n'aime pas le gâteau",
+        "the cat and the dog eat": "le chat et le chien mangent",
+    }
+    for en, fr in cases.items():
+        r = run_cli("-m", "model", "translate", en)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        assert r.stdout.strip() == fr, en
+
+
 def test_vocab_lists_words():
     r = run_cli("-m", "model", "vocab")
     words = r.stdout.split()
     assert r.returncode == 0 and "cat" in words and "chat" in words and "<pad>" not in words
+    en = run_cli("-m", "model", "vocab", "--language", "en").stdout.split()
+    fr = run_cli("-m", "model", "vocab", "--language", "fr").stdout.split()
+    assert {"cat", "not", "and"} <= set(en) and not {"chat", "pas", "et"} & set(en)
+    assert {"chat", "ne", "n'", "pas", "et"} <= set(fr) and not {"cat", "not"} & set(fr)
+    assert sorted(set(en) | set(fr)) == sorted(words)
+    _assert_clean_failure(run_cli("-m", "model", "vocab", "--language", "de"), "de")
+
+
+def test_examples_are_sentences_the_model_knows():
+    r = run_cli("-m", "model", "examples", "--n", "3")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(line.startswith("    → ") for line in lines[1::2])
+    vocab = set(run_cli("-m", "model", "vocab", "--language", "en").stdout.split())
+    for en in lines[::2]:
+        assert set(en.split()) <= vocab, en
 
 
 def test_trace_default_and_with_target(tmp_path):
@@ -78,6 +110,18 @@ def test_unknown_words_warn_with_suggestions(tmp_path):
     assert t.tokens("encoder") == ["the", "<unk>", "cat", "eats", "the", "<unk>", "<eos>"]
     assert t.tokens("decoder") == ["<bos>", "le", "chat", "mange", "le", "<unk>"]
     np.testing.assert_allclose(t["decoder.blocks.1.cross_attn.hook_pattern"].sum(-1), 1, atol=1e-6)
+
+
+def test_unknown_words_are_matched_in_their_own_language():
+    """An English sentence gets English suggestions, a French target French ones."""
+    r = run_cli("-m", "model", "translate", "the cat eats a banana")
+    assert r.returncode == 0, r.stderr
+    en = set(run_cli("-m", "model", "vocab", "--language", "en").stdout.split())
+    fr = set(run_cli("-m", "model", "vocab", "--language", "fr").stdout.split())
+    assert "'banana' (did you mean" in r.stderr  # before issue 9: "bonne, blanc, nagent"
+    assert not set(re.findall(r"[^\W\d_]+'?", r.stderr)) & (fr - en), r.stderr
+    r = run_cli("-m", "model", "translate", "the cat eats the poisson")
+    assert "'poisson'" in r.stderr and "(did you mean poisson" not in r.stderr
 
 
 def test_usage_errors_are_one_line(tmp_path):
