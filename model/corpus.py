@@ -163,19 +163,20 @@ class Verb:
     en: tuple[str, str]  # third person singular, plural
     fr: tuple[str, str]
     transitive: bool
+    object_optional: bool = False  # transitive, but fine alone in both languages: "the cats eat" → "les chats mangent"
 
 
-def _verb(en_sg: str, fr_sg: str, fr_pl: str, transitive: bool = True, en_pl: str | None = None) -> Verb:
+def _verb(en_sg: str, fr_sg: str, fr_pl: str, transitive: bool = True, en_pl: str | None = None, alone: bool = False) -> Verb:
     if en_pl is None:
         en_pl = en_sg[:-2] if en_sg.endswith(("ches", "shes", "sses")) else en_sg[:-1]
-    return Verb((en_sg, en_pl), (fr_sg, fr_pl), transitive)
+    return Verb((en_sg, en_pl), (fr_sg, fr_pl), transitive, alone)
 
 
 VERBS = [
-    _verb("eats", "mange", "mangent"),
+    _verb("eats", "mange", "mangent", alone=True),
     _verb("sees", "voit", "voient"),
     _verb("likes", "aime", "aiment"),
-    _verb("watches", "regarde", "regardent"),
+    _verb("watches", "regarde", "regardent", alone=True),
     _verb("finds", "trouve", "trouvent"),
     _verb("takes", "prend", "prennent"),
     _verb("wants", "veut", "veulent"),
@@ -299,7 +300,7 @@ def clause(rng: random.Random) -> tuple[list[str], list[str]]:
     else:
         en += verb.en[plural].split()
         fr.append(fr_verb)
-    if verb.transitive:
+    if verb.transitive and not (verb.object_optional and rng.random() < 0.3):
         oen, ofr, _ = noun_phrases(rng, NOUNS, coordinate=rng.random() < 0.3, negated=negated)
         en += oen
         fr += ofr

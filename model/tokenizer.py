@@ -81,6 +81,7 @@ class Tokenizer:
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         self.pad_id, self.bos_id, self.eos_id, self.unk_id = (self.stoi[t] for t in (PAD, BOS, EOS, UNK))
         self.languages = {k: sorted(v) for k, v in (languages or {}).items()}
+        self._known = {k: frozenset(v) for k, v in self.languages.items()}
         for lang, ws in self.languages.items():
             if not set(ws) <= set(self.words):
                 raise ValueError(f"the {lang} words are not all in the vocabulary")
@@ -124,15 +125,18 @@ class Tokenizer:
             raise InputError(f"unknown language {language!r}; known: {', '.join(self.languages)}")
         return self.languages[language]
 
-    def encode(self, text: str, *, what: str = "sentence", max_words: int | None = None) -> Encoded:
-        """Ids and tokens of `text`, without <bos>/<eos>. Raises InputError for empty or too long text."""
+    def encode(self, text: str, *, what: str = "sentence", max_words: int | None = None, language: str | None = None) -> Encoded:
+        """Ids and tokens of `text`, without <bos>/<eos>. Raises InputError for empty or too long text.
+
+        With a `language`, a word of the other language is unknown too ("poisson" in an English sentence)."""
         words = normalize(text)
         if not words:
             raise InputError(f"the {what} is empty; give at least one word")
         if max_words is not None and len(words) > max_words:
             raise InputError(f"the {what} has {len(words)} words; the limit is {max_words}")
-        unknown = [w for w in words if w not in self.stoi]
-        tokens = [w if w in self.stoi else UNK for w in words]
+        known = self.stoi if language is None else self._known.get(language) or set(self.words_of(language))
+        unknown = [w for w in words if w not in known]
+        tokens = [w if w in known else UNK for w in words]
         return Encoded([self.stoi[t] for t in tokens], tokens, unknown)
 
     def decode(self, ids: list[int]) -> str:

@@ -24,7 +24,7 @@ def _warn(message: str) -> None:
 
 
 def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None]) -> list[int]:
-    enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words)
+    enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words, language="en")
     if enc.unknown:
         warn(tok.unknown_warning(enc.unknown, "sentence", language="en"))
     return enc.ids + [tok.eos_id]
@@ -64,7 +64,7 @@ def record(
             raise InputError("the model produced an empty translation; give one with --target")
         tgt_ids = tok.encode(output).ids
     else:
-        enc = tok.encode(target, what="target", max_words=model.cfg.max_words)
+        enc = tok.encode(target, what="target", max_words=model.cfg.max_words, language="fr")
         if enc.unknown:
             warn(tok.unknown_warning(enc.unknown, "target", language="fr"))
         tgt_ids = enc.ids

@@ -27,7 +27,7 @@ class TrainConfig:
     lr: float = 3e-3
     warmup: int = 300
     weight_decay: float = 1e-4
-    threads: int = 1
+    threads: int = 1  # d_model 16: a second thread only adds waiting, and on a shared machine a lot of it
 
 
 def _check_name(name: str) -> None:
@@ -103,17 +103,27 @@ def load(name: str = "translator") -> tuple[Translator, Tokenizer]:
 
 
 def translate_batch(model: Translator, tok: Tokenizer, sentences: list[str]) -> list[str]:
-    src = [tok.encode(s).ids + [tok.eos_id] for s in sentences]
+    src = [tok.encode(s, language="en").ids + [tok.eos_id] for s in sentences]
     n = max(map(len, src))
     src_t = torch.tensor([r + [tok.pad_id] * (n - len(r)) for r in src], dtype=torch.long)
     return [tok.decode(ids) for ids in model.greedy(src_t, tok.bos_id, tok.eos_id)]
 
 
 @torch.no_grad()
-def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250) -> float:
-    """Held-out exact match, overall, by length and by construction; and how sharp cross-attention is."""
+def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250, heldout: list[tuple[str, str]] | None = None) -> float:
+    """Held-out exact match, overall, by length and by construction; and how sharp cross-attention is.
+
+    `heldout`: the (English, French) pairs to score, by default the corpus's whole held-out split."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # matrices this small gain nothing from a second thread, and lose a lot on a busy machine
+    try:
+        return _evaluate(name, out, batch, generate().heldout if heldout is None else heldout)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _evaluate(name: str, out, batch: int, heldout: list[tuple[str, str]]) -> float:
     model, tok = load(name)
-    heldout = generate().heldout
     hits = []
     for i in range(0, len(heldout), batch):
         chunk = heldout[i : i + batch]

@@ -155,3 +155,8 @@ def test_suggestions_come_from_the_input_language():
     assert not set(warning.replace(",", " ").replace("?", " ").split()) & (fr - en), warning
     with pytest.raises(InputError, match="language"):
         tok.words_of("de")
+    # each language's words are known only in that language ("table" is both)
+    enc = tok.encode("the poisson sleeps on the table", language="en")
+    assert enc.tokens == ["the", UNK, "sleeps", "on", "the", "table"] and enc.unknown == ["poisson"]
+    assert tok.encode("le chat dort sur la table", language="fr").unknown == []
+    assert tok.encode("the poisson sleeps").unknown == []  # without a language: the whole vocabulary

@@ -108,6 +108,28 @@ def test_shipped_checkpoint_translates_heldout_sentences(translator):
     assert accuracy >= 0.95, f"held-out exact match {accuracy:.3f}"
 
 
+def test_evaluate_reports_by_length_and_construction(translator):
+    import io
+    import re
+
+    from model.corpus import CONSTRUCTIONS, LENGTH_BUCKETS, constructions, length_bucket
+    from model.train import evaluate
+
+    pairs = generate().heldout[:90]
+    pairs[0] = (pairs[0][0], "une traduction fausse")  # one miss, so the counts are not all trivially equal
+    out = io.StringIO()
+    accuracy = evaluate(out=out, heldout=pairs)
+    text = out.getvalue()
+    counts = {label.strip(): (int(hit), int(n)) for label, hit, n in re.findall(r"^  (.+?)\s+[\d.]+  \((\d+) of (\d+)\)$", text, re.M)}
+    assert counts["all"][1] == 90 and accuracy == counts["all"][0] / 90 < 1
+    assert text.strip().endswith(f"exact_match={accuracy:.3f}")
+    for bucket in LENGTH_BUCKETS:
+        assert counts[bucket][1] == sum(length_bucket(e) == bucket for e, _ in pairs)
+    assert sum(counts[b][0] for b in LENGTH_BUCKETS) == counts["all"][0]
+    for c in CONSTRUCTIONS:
+        assert counts[c][1] == sum(c in constructions(e) for e, _ in pairs) > 0
+
+
 def test_cross_attention_of_last_layer_is_sharp(translator):
     """A viewer should see alignment, not a smear: in the head a scene shows by default (the last
     decoder layer's sharpest), most of each row's weight sits on one English word."""
@@ -124,6 +146,22 @@ def test_cross_attention_of_last_layer_is_sharp(translator):
     # a uniform row over ~10 keys would give about 0.1; a teaching pattern puts most weight on one key
     assert np.mean(sharpness) >= 0.8, f"mean row maximum {np.mean(sharpness):.2f}"
     assert np.min(sharpness) >= 0.5, f"least sharp sentence: {np.min(sharpness):.2f}"
+
+
+def test_default_sentence_shows_one_english_word_read_for_two_french_words(trace):
+    """Issue 9: in the last layer's cross-attention, the default sentence has an English word that is the
+    strongest key of two French positions with another word read in between ("not" for "ne" and "pas",
+    around the verb)."""
+    last = trace.config["n_layers"]["decoder"] - 1
+    pattern = trace[f"decoder.blocks.{last}.cross_attn.hook_pattern"]  # [H,P,S]
+    found = []
+    for h, rows in enumerate(pattern.argmax(-1)):
+        for a in range(len(rows)):
+            for b in range(a + 2, len(rows)):
+                if rows[a] == rows[b] != rows[a + 1] and min(pattern[h, a, rows[a]], pattern[h, b, rows[b]]) > 0.5:
+                    found.append((h, a, b, int(rows[a])))
+    assert found, "no English word is read for two French words around another"
+    assert any(trace.tokens("encoder")[s] == "not" for *_, s in found), found
 
 
 def test_batched_and_single_greedy_agree(translator):
