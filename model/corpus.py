@@ -2,10 +2,11 @@
 
 A sentence is one clause, or two joined by "and" → "et"; a clause is
 
-    subject  [does not | do not]  verb  [object]  [prepositional phrase  [prepositional phrase]]
+    subject  [does not | do not]  verb  [object]  [prepositional phrase …]  (up to three)
 
-where a noun phrase is  determiner  [adjective]  noun  [adjective],  and the subject and
-the object may each be two noun phrases joined by "and" → "et".  French differs from
+where a noun phrase is  [determiner]  [adjective]  noun  [adjective]  (only a plural goes
+without a determiner), and the subject and the object may each be two noun phrases joined
+by "and" → "et".  French differs from
 English in the ways that make attention worth watching:
 
 * nouns have a gender, and determiners and adjectives agree with it and with number
@@ -18,6 +19,8 @@ English in the ways that make attention worth watching:
   ("the cat does not eat the fish" → "le chat ne mange pas le poisson",
   "the girl does not like the cake" → "la fille n'aime pas le gâteau"), and after it the
   indefinite article becomes "de" ("does not eat an apple" → "ne mange pas de pomme");
+* where English has no determiner, French has one: "cats sleep" → "les chats dorment",
+  "the dog eats apples" → "le chien mange des pommes";
 * a few English phrases are one French word ("looks at" → "regarde", "in front of" →
   "devant"), so the two sentences often differ in length.
 
@@ -227,7 +230,7 @@ VOWELS = "aeiouéèêàâîôû"  # French elides "ne" to "n'" before these: "n'
 
 MAX_WORDS = 20  # the longest sentence the model accepts (transformer.Config.max_words), on either side
 LENGTH_BUCKETS = {"≤ 8": (1, 8), "9–14": (9, 14), "15–20": (15, MAX_WORDS)}
-CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases")
+CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases")  # the last: two or three
 
 
 # ---------------------------------------------------------------------------
@@ -235,19 +238,18 @@ CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases")
 # ---------------------------------------------------------------------------
 
 
-def noun_phrase(rng: random.Random, nouns: list[Noun], negated: bool = False) -> tuple[list[str], list[str], bool]:
+BARE_PLURAL = 0.2  # the share of plural noun phrases English says without a determiner: "cats sleep"
+
+
+def noun_phrase(rng: random.Random, nouns: list[Noun], role: str = "object", negated: bool = False) -> tuple[list[str], list[str], bool]:
     """A random noun phrase: (English words, French words, is plural).
 
-    `negated`: the phrase is the object of a negated verb, where French turns the
-    indefinite article into "de" ("the cat does not eat an apple" → "… ne mange pas de pomme").
+    `role` is "subject", "object", or the French preposition before the phrase; `negated`: the
+    phrase is the object of a negated verb, where French turns the indefinite article into "de"
+    ("the cat does not eat an apple" → "… ne mange pas de pomme").
     """
     noun = rng.choice(nouns)
     plural = noun.plural and rng.random() < 0.35
-    dets = [d for d, forms in DETERMINERS.items() if forms[2 if plural else (0 if noun.gender == "m" else 1)]]
-    det = rng.choice(dets)
-    fr_det = DETERMINERS[det][2 if plural else (0 if noun.gender == "m" else 1)]
-    if negated and det == "a":
-        fr_det = "de"  # no French noun or preceding adjective here starts with a vowel, so never "d'"
     n_adj = rng.choices([0, 1, 2], weights=[4, 4, 2])[0]
     pre: list[Adjective] = []
     post: list[Adjective] = []
@@ -257,21 +259,35 @@ def noun_phrase(rng: random.Random, nouns: list[Noun], negated: bool = False) ->
     elif n_adj == 2:  # one of each kind: "the small black cat" → "le petit chat noir"
         pre.append(rng.choice([a for a in ADJECTIVES if a.before]))
         post.append(rng.choice([a for a in ADJECTIVES if not a.before]))
+    if plural and rng.random() < BARE_PLURAL:
+        # French needs an article where English has none: a subject is generic, "les" ("cats sleep" →
+        # "les chats dorment"); elsewhere "des" ("eat apples" → "mangent des pommes"), which is "de" after
+        # a negation or before an adjective ("de petites pommes"), and nothing after "sans".
+        det = None
+        fr_det = "les" if role == "subject" else None if role == "sans" else "de" if negated or pre else "des"
+    else:
+        form = 2 if plural else (0 if noun.gender == "m" else 1)
+        det = rng.choice([d for d, forms in DETERMINERS.items() if forms[form]])
+        fr_det = DETERMINERS[det][form]
+        if negated and det == "a":
+            fr_det = "de"  # no French noun or preceding adjective here starts with a vowel, so never "d'"
     form = (2 if plural else 0) + (1 if noun.gender == "f" else 0)
-    en = [det] + [a.en for a in pre + post] + [noun.en_pl if plural else noun.en]
-    if det == "a" and en[1][0] in "aeiou":
-        en[0] = "an"  # "an apple", "an old cat"
-    fr = [fr_det] + [a.fr[form] for a in pre] + [noun.fr_pl if plural else noun.fr] + [a.fr[form] for a in post]
+    en = [a.en for a in pre + post] + [noun.en_pl if plural else noun.en]
+    if det:
+        en = ["an" if det == "a" and en[0][0] in "aeiou" else det] + en  # "an apple", "an old cat"
+    fr = [a.fr[form] for a in pre] + [noun.fr_pl if plural else noun.fr] + [a.fr[form] for a in post]
+    if fr_det:
+        fr = [fr_det] + fr
     return en, fr, plural
 
 
-def noun_phrases(rng: random.Random, nouns: list[Noun], coordinate: bool, negated: bool = False) -> tuple[list[str], list[str], bool]:
+def noun_phrases(rng: random.Random, nouns: list[Noun], role: str, coordinate: bool, negated: bool = False) -> tuple[list[str], list[str], bool]:
     """One noun phrase, or two joined by "and" → "et" (then plural, whatever each one is)."""
-    en, fr, plural = noun_phrase(rng, nouns, negated)
+    en, fr, plural = noun_phrase(rng, nouns, role, negated)
     if not coordinate:
         return en, fr, plural
     while True:
-        en2, fr2, _ = noun_phrase(rng, nouns, negated)
+        en2, fr2, _ = noun_phrase(rng, nouns, role, negated)
         if en2[-1] != en[-1]:  # "the cat and the black cat" is not a pair anyone says
             return en + [AND[0]] + en2, fr + [AND[1]] + fr2, True
 
@@ -288,9 +304,9 @@ def sentence(rng: random.Random) -> tuple[str, str]:
 
 
 def clause(rng: random.Random) -> tuple[list[str], list[str]]:
-    """subject  [does not / do not]  verb  [object]  [prepositional phrase  [prepositional phrase]],
+    """subject  [does not / do not]  verb  [object]  [up to three prepositional phrases],
     where the subject and the object may each be two noun phrases joined by "and"."""
-    en, fr, plural = noun_phrases(rng, ANIMATE, coordinate=rng.random() < 0.3)
+    en, fr, plural = noun_phrases(rng, ANIMATE, "subject", coordinate=rng.random() < 0.3)
     verb = rng.choice(VERBS)
     negated = rng.random() < 0.35
     fr_verb = verb.fr[plural]
@@ -301,13 +317,13 @@ def clause(rng: random.Random) -> tuple[list[str], list[str]]:
         en += verb.en[plural].split()
         fr.append(fr_verb)
     if verb.transitive and not (verb.object_optional and rng.random() < 0.3):
-        oen, ofr, _ = noun_phrases(rng, NOUNS, coordinate=rng.random() < 0.3, negated=negated)
+        oen, ofr, _ = noun_phrases(rng, NOUNS, "object", coordinate=rng.random() < 0.3, negated=negated)
         en += oen
         fr += ofr
-    n_pp = rng.choices([0, 1, 2], weights=[4, 3, 3] if verb.transitive else [1, 3, 2])[0]
+    n_pp = rng.choices([0, 1, 2, 3], weights=[4, 3, 3, 1] if verb.transitive else [1, 3, 2, 1])[0]
     for _ in range(n_pp):
         prep = rng.choice(list(PREPOSITIONS))
-        pen, pfr, _ = noun_phrase(rng, THINGS)
+        pen, pfr, _ = noun_phrase(rng, NOUNS, PREPOSITIONS[prep])
         en += prep.split() + pen
         fr += [PREPOSITIONS[prep]] + pfr
     return en, fr
@@ -392,7 +408,7 @@ def lexicon_words() -> tuple[set[str], set[str]]:
     en: set[str] = set(DETERMINERS) | {"an"} | {w for p in PREPOSITIONS for w in p.split()}
     en |= {w for n in NEGATION for w in n.split()} | {AND[0]}
     fr: set[str] = {f for forms in DETERMINERS.values() for f in forms if f} | set(PREPOSITIONS.values())
-    fr |= {"ne", "n'", "pas", "de", AND[1]}
+    fr |= {"ne", "n'", "pas", "de", "des", AND[1]}
     for n in NOUNS:
         en |= {n.en, n.en_pl} if n.plural else {n.en}
         fr |= {n.fr, n.fr_pl} if n.plural else {n.fr}

@@ -1,9 +1,11 @@
 """The toy corpus and the word-level tokenizer."""
 
+import re
+
 import pytest
 
 from model import VOCAB
-from model.corpus import (ADJECTIVES, CONSTRUCTIONS, LENGTH_BUCKETS, MAX_WORDS, VOWELS, constructions, examples, generate,
+from model.corpus import (ADJECTIVES, CONSTRUCTIONS, DETERMINERS, LENGTH_BUCKETS, VERBS, MAX_WORDS, VOWELS, constructions, examples, generate,
                           length_bucket, lexicon_words, n_words)
 from model.errors import InputError
 from model.tokenizer import SPECIALS, UNK, Tokenizer, join_words, normalize
@@ -75,11 +77,25 @@ def test_negation():
 def test_coordination_of_subjects_and_objects():
     pairs = generate().train
     assert _seen(pairs, "cat and the dog", "chat et le chien")
-    assert _seen(pairs, "and the dog eat", "et le chien mangent")  # two subjects: a plural verb
+    # two singular subjects: a plural verb ("le chat et le chien mangent")
+    singular, plural = {v.fr[0] for v in VERBS}, {v.fr[1] for v in VERBS}
+    verbs = [m[1] for _, f in pairs if (m := re.match(r"l[ea] [^\W\d]+ et l[ea] [^\W\d]+ (?:ne |n')?([^\W\d]+)", f))]
+    assert len(verbs) > 100 and all(v in plural for v in verbs if v in singular | plural)
     assert _seen(pairs, "and the dog do not", "et le chien ne")
     assert any(e.split().count("and") == 2 for e, _ in pairs)  # subjects and objects at once
     for e, f in pairs[:2000]:
         assert e.split().count("and") == f.split().count("et"), (e, f)
+
+
+def test_bare_plurals_take_a_french_article():
+    pairs = generate().train
+    bare_subject = [(e, f) for e, f in pairs if e.split()[0] not in set(DETERMINERS) | {"an"}]
+    assert len(bare_subject) > 1000
+    assert all(f.split()[0] == "les" for _, f in bare_subject)  # "cats sleep" → "les chats dorment"
+    assert _seen(pairs, "with apples", "avec des pommes")
+    assert _seen(pairs, "not eat apples", "pas de pommes")  # "de" after a negation
+    assert _seen(pairs, "small apples", "de petites pommes")  # and before an adjective
+    assert _seen(pairs, "without apples", "sans pommes") and not any(" sans des " in f for _, f in pairs)
 
 
 def test_lengths_and_constructions_are_served():
