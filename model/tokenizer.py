@@ -23,13 +23,13 @@ MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"  # reserved for the BERT variant
 SPECIALS = [PAD, BOS, EOS, UNK, MASK, CLS, SEP]
 
 SENTENCE_PUNCTUATION = set(".,!?;:")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S", re.UNICODE)
+_WORD = re.compile(r"\[mask\]|[^\W_]+(?:['’][^\W_]+)*|\S", re.UNICODE)
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks, sentence punctuation dropped."""
+    """Lower-cased words and punctuation marks, sentence punctuation dropped; "[MASK]" (any case) stays one token."""
     text = unicodedata.normalize("NFC", text).lower()
-    return [w for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION]
+    return [MASK if w == "[mask]" else w for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION]
 
 
 @dataclass
