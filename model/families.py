@@ -45,6 +45,7 @@ MAX_NEW_WORDS = 8  # gpt's greedy continuation stops at <eos> or after this many
 class TrainConfig(_TranslatorTrainConfig):
     steps: int = 4000
     mask_rate: float = 0.15  # bert: the share of words chosen for prediction
+    threads: int = 1  # the model is tiny: a second thread gains little and loses much on a busy machine
 
 
 def _check_name(name: str) -> None:
