@@ -43,7 +43,8 @@ MAX_NEW_WORDS = 8  # gpt's greedy continuation stops at <eos> or after this many
 
 @dataclass
 class TrainConfig(_TranslatorTrainConfig):
-    steps: int = 4000
+    steps: int = 12000
+    batch_size: int = 128
     mask_rate: float = 0.15  # bert: the share of words chosen for prediction
     threads: int = 1  # the model is tiny: a second thread gains little and loses much on a busy machine
 
@@ -204,7 +205,8 @@ def gpt_figures(model: GPT, tok: Tokenizer, sentences: list[str], train_sentence
     outcomes = [tok.eos_id] + list(range(len(SPECIALS), len(tok)))
     total = sum(counts.values()) + len(outcomes)
     logp = {t: math.log((counts[t] + 1) / total) for t in outcomes}
-    unigram_nll = -sum(logp[t] for t in labels[labels != IGNORE].tolist())
+    unseen = math.log(1 / total)  # <unk>, for a held-out word outside the vocabulary
+    unigram_nll = -sum(logp.get(t, unseen) for t in labels[labels != IGNORE].tolist())
     return {"tokens": n, "perplexity": math.exp(float(nll) / n), "unigram_perplexity": math.exp(unigram_nll / n)}
 
 

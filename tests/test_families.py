@@ -32,7 +32,6 @@ def test_bert_guess_depends_on_words_on_both_sides():
 
 def test_bert_guess_reads_every_position():
     """Bidirectional: the guess at a mask changes with the word at any other position, before or after it."""
-    model, tok = load("bert")
     words = "the black cat [MASK] at the small fish".split()
     m = words.index(MASK)
     base = _probs_at_mask(" ".join(words))
