@@ -15,6 +15,7 @@ Training is seeded and deterministic on the CPU, like the translator's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import random
@@ -43,10 +44,16 @@ MAX_NEW_WORDS = 8  # gpt's greedy continuation stops at <eos> or after this many
 
 @dataclass
 class TrainConfig(_TranslatorTrainConfig):
-    steps: int = 12000
-    batch_size: int = 128
+    steps: int | None = None  # None: the model's tuned number, TUNED below
+    batch_size: int | None = None  # likewise
     mask_rate: float = 0.15  # bert: the share of words chosen for prediction
     threads: int = 1  # the model is tiny: a second thread gains little and loses much on a busy machine
+
+
+# (steps, batch size): bert sees only 15 % of its words as targets and keeps improving on held-out
+# words up to here; gpt predicts every word and starts to learn the training sentences by heart
+# beyond it (held-out perplexity 14.57 after 4000 steps of 64, 17.68 after 12000 of 128).
+TUNED = {"bert": (12000, 128), "gpt": (4000, 64)}
 
 
 def _check_name(name: str) -> None:
@@ -112,6 +119,8 @@ def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | G
     """Train from scratch on the English side of the corpus; returns the model, its tokenizer and the seconds."""
     _check_name(name)
     tc = tc or TrainConfig()
+    steps, batch_size = TUNED[name]
+    tc = dataclasses.replace(tc, steps=tc.steps or steps, batch_size=tc.batch_size or batch_size)
     torch.manual_seed(tc.seed)
     torch.set_num_threads(tc.threads)
     torch.use_deterministic_algorithms(True)
