@@ -40,6 +40,10 @@ bench: setup
 train: setup
 	$(PY) -m model train --model translator
 	$(PY) -m model evaluate --model translator
+	$(PY) -m model train --model bert
+	$(PY) -m model evaluate --model bert
+	$(PY) -m model train --model gpt
+	$(PY) -m model evaluate --model gpt
 	$(MAKE) traces
 
 # The default traces plain `manim` reads (scenes never run a model): one per shipped checkpoint.

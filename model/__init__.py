@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 VOCAB = ASSETS / "vocab.json"
 
-MODELS = ("translator",)  # "bert" and "gpt" join as their issues land
+MODELS = ("translator", "bert", "gpt")  # bert and gpt: model/families.py
 
 
 def checkpoint_path(name: str) -> Path:

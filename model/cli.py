@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the tuned number)")
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("evaluate", help="held-out exact match and cross-attention sharpness")
+    p = sub.add_parser("evaluate", help="held-out figures: translator exact match, bert masked accuracy, gpt perplexity")
     _model_arg(p)
 
     p = sub.add_parser("translate", help="translate an English sentence")
@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("trace", help="record every tensor of one forward pass into a .trace.npz")
     _model_arg(p)
-    p.add_argument("--sentence", default=None, help="English input (default: a sentence showing reordering)")
-    p.add_argument("--target", default=None, help="French the decoder reads (default: the model's own translation)")
+    p.add_argument("--sentence", default=None, help="English input (default: a sentence showing reordering; "
+                   "for bert, with one word written as [MASK])")
+    p.add_argument("--target", default=None, help="translator only: French the decoder reads (default: the model's own translation)")
+    p.add_argument("--mask-word", default=None, metavar="W", help="bert only: mask the first W of the sentence")
     p.add_argument("--out", required=True, help="output file, ending in .trace.npz")
 
     p = sub.add_parser("vocab", help="list the known words")
@@ -42,22 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _training_module(name: str):
+    """model.train for the translator, model.families for bert and gpt: both offer TrainConfig, train, save, evaluate."""
+    if name == "translator":
+        from . import train
+    else:
+        from . import families as train
+    return train
+
+
 def run(args: argparse.Namespace) -> int:
     if args.command == "train":
-        from .train import TrainConfig, save, train
-
-        tc = TrainConfig(seed=args.seed)
+        training = _training_module(args.model)
+        tc = training.TrainConfig(seed=args.seed)
         if args.steps is not None:
             if args.steps < 1:
                 raise InputError("--steps must be at least 1")
             tc.steps = args.steps
-        model, tok, secs = train(args.model, tc)
-        save(model, tok, args.model)
+        model, tok, secs = training.train(args.model, tc)
+        training.save(model, tok, args.model)
         print(f"trained {args.model} in {secs:.0f} s; wrote assets/{args.model}.pt")
     elif args.command == "evaluate":
-        from .train import evaluate
-
-        evaluate(args.model)
+        _training_module(args.model).evaluate(args.model)
     elif args.command == "translate":
         from .trace import translate
 
@@ -67,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.out.endswith(".npz"):
             raise InputError(f"--out must end in .trace.npz (got {args.out})")
-        trace = record(args.model, args.sentence, args.target)
+        if args.target is not None and args.model != "translator":
+            raise InputError(f"--target is the translator's French; {args.model} reads only --sentence")
+        if args.mask_word is not None and args.model != "bert":
+            raise InputError(f"--mask-word is for --model bert; {args.model} masks no words")
+        trace = record(args.model, args.sentence, args.target, mask_word=args.mask_word)
         trace.save(args.out)
         print(f"{trace.sentence} → {trace.output}")
         print(f"wrote {args.out}")

@@ -25,7 +25,7 @@ MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"  # reserved for the BERT variant
 SPECIALS = [PAD, BOS, EOS, UNK, MASK, CLS, SEP]
 
 SENTENCE_PUNCTUATION = set(".,!?;:")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S", re.UNICODE)
+_WORD = re.compile(r"\[mask\]|[^\W_]+(?:['’][^\W_]+)*|\S", re.UNICODE)
 
 
 _ELIDED = re.compile(r"(?:qu|[^\W\d_])'(?=[^\W_])")  # "n'", "l'", "qu'" before a word
@@ -47,9 +47,11 @@ def _split(word: str) -> list[str]:
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-cased words and punctuation marks, sentence punctuation dropped, elisions split off."""
+    """Lower-cased words and punctuation marks, sentence punctuation dropped, elisions split off;
+    "[MASK]" (any case) stays one token."""
     text = unicodedata.normalize("NFC", text).lower()
-    return [t for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION for t in _split(w)]
+    return [MASK if w == "[mask]" else t for w in _WORD.findall(text) if w not in SENTENCE_PUNCTUATION
+            for t in ([w] if w == "[mask]" else _split(w))]
 
 
 def is_elided(token: str) -> bool:

@@ -8,10 +8,10 @@ from typing import Callable
 import torch
 
 from .errors import InputError
-from .tokenizer import Tokenizer
+from .tokenizer import MASK, Tokenizer
 from .tracefile import PARAM, Trace
 from .train import load
-from .transformer import Translator
+from .transformer import HookedModel, Translator
 
 # Shows negation, one English word read by two French words around the verb ("not" → "ne … pas"),
 # adjective reordering ("black cat" → "chat noir") and two words becoming one ("look at" →
@@ -25,6 +25,8 @@ def _warn(message: str) -> None:
 
 def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None]) -> list[int]:
     enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words, language="en")
+    if MASK in enc.tokens:
+        raise InputError(f"{MASK} is for --model bert; the translator reads plain words")
     if enc.unknown:
         warn(tok.unknown_warning(enc.unknown, "sentence", language="en"))
     return enc.ids + [tok.eos_id]
@@ -39,6 +41,8 @@ def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Calla
 
 
 def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn) -> str:
+    if name != "translator":
+        raise InputError(f"translate is what the translator does; {name} cannot (try: python -m model trace --model {name})")
     model, tok = load(name)
     return greedy_output(tok, model, encode_source(tok, model, sentence, warn), warn)
 
@@ -48,12 +52,20 @@ def record(
     sentence: str | None = None,
     target: str | None = None,
     warn: Callable[[str], None] = _warn,
+    *,
+    mask_word: str | None = None,
 ) -> Trace:
-    """Run the model on `sentence` (default: DEFAULT_SENTENCE) and record everything.
+    """Run the model `name` on `sentence` (default: DEFAULT_SENTENCE) and record everything.
 
-    The decoder reads <bos> + `target`; without a target it reads the model's own
-    greedy translation, so the trace shows what the model really does.
+    The translator's decoder reads <bos> + `target`; without a target it reads the model's
+    own greedy translation, so the trace shows what the model really does. `bert` and `gpt`
+    (model/families.py) read the English only and ignore `target`, the translator's French;
+    `mask_word` is for `bert`.
     """
+    if name in ("bert", "gpt"):
+        from .families import record as record_family
+
+        return record_family(name, sentence, mask_word=mask_word, warn=warn)
     model, tok = load(name)
     sentence = DEFAULT_SENTENCE if sentence is None else sentence
     src = encode_source(tok, model, sentence, warn)
@@ -70,7 +82,13 @@ def record(
         tgt_ids = enc.ids
     tgt_t = torch.tensor([[tok.bos_id] + tgt_ids])
     _, cache = model.run_with_cache(src_t, tgt_t)
+    tokens = {"encoder": [tok.itos[i] for i in src], "decoder": [tok.itos[i] for i in tgt_t[0].tolist()]}
+    return make_trace(name, model, cache, tokens, sentence, output)
 
+
+def make_trace(name: str, model: HookedModel, cache: dict[str, torch.Tensor], tokens: dict[str, list[str]],
+               sentence: str, output: str) -> Trace:
+    """The Trace of one recorded forward pass (batch of one): meta, every parameter, every hook."""
     cfg = model.cfg
     meta = {
         "model": name,
@@ -83,7 +101,7 @@ def record(
             "d_vocab": cfg.d_vocab,
             "eps": cfg.eps,
         },
-        "tokens": {"encoder": [tok.itos[i] for i in src], "decoder": [tok.itos[i] for i in tgt_t[0].tolist()]},
+        "tokens": tokens,
         "sentence": sentence,
         "output": output,
     }

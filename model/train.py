@@ -50,6 +50,8 @@ def make_batch(tok: Tokenizer, pairs: list[tuple[str, str]]) -> tuple[torch.Tens
 def train(name: str = "translator", tc: TrainConfig | None = None, log=print) -> tuple[Translator, Tokenizer, float]:
     """Train from scratch; returns the model, its tokenizer and the seconds it took."""
     _check_name(name)
+    if name != "translator":
+        raise ValueError(f"{name} trains in model.families")
     tc = tc or TrainConfig()
     torch.manual_seed(tc.seed)
     torch.set_num_threads(tc.threads)
@@ -89,6 +91,10 @@ def save(model: Translator, tok: Tokenizer, name: str = "translator") -> None:
 def load(name: str = "translator") -> tuple[Translator, Tokenizer]:
     """The shipped checkpoint and its vocabulary."""
     _check_name(name)
+    if name != "translator":
+        from .families import load as load_family
+
+        return load_family(name)
     path = checkpoint_path(name)
     if not path.exists():
         raise InputError(f"no checkpoint at {path}; run: python -m model train --model {name}")

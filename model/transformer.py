@@ -7,6 +7,10 @@ so `run_with_cache` can record a whole forward pass without a single `if record:
 Parameter names are those of ../shared/CONTRACT.md: `state_dict()` keys *are* the
 contract's `param.*` names.
 
+Three models share these blocks (../shared/CONTRACT.md's families): `Translator`
+(encoder–decoder), `Bert` (the encoder alone, with a masked-word head) and `GPT` (the
+encoder's blocks under a causal mask, predicting the next word).
+
 Shapes: B batch, P positions (queries), S key positions, D d_model, H heads,
 E d_head, F d_ff, V vocabulary.
 """
@@ -181,9 +185,11 @@ class Embedding(nn.Module):
 
 
 class Encoder(Embedding):
-    def __init__(self, cfg: Config):
+    """Embedding, then a stack of EncoderLayers. `stack` names the entry of cfg.n_layers it reads."""
+
+    def __init__(self, cfg: Config, stack: str = "encoder"):
         super().__init__(cfg)
-        self.blocks = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers["encoder"]))
+        self.blocks = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers[stack]))
         self.hook_out = HookPoint()
 
     def forward(self, tokens: Tensor, W_pos: Tensor, mask: Tensor) -> Tensor:
@@ -221,19 +227,19 @@ class Unembed(nn.Module):
         return logits
 
 
-class Translator(nn.Module):
-    """The encoder–decoder: English in, French out."""
+class HookedModel(nn.Module):
+    """What the three models share: the position table, the masks, and recording a forward pass."""
 
-    kind = "translator"
+    kind = ""
 
     def __init__(self, cfg: Config, pad_id: int = 0):
         super().__init__()
         self.cfg = cfg
         self.pad_id = pad_id
         self.register_buffer("W_pos", positional_encoding(cfg.max_len, cfg.d_model))
-        self.encoder = Encoder(cfg)
-        self.decoder = Decoder(cfg)
-        self.unembed = Unembed(cfg)
+
+    def name_hook_points(self) -> None:
+        """Call once the modules exist: each HookPoint is named by its path in the module tree."""
         for name, module in self.named_modules():
             if isinstance(module, HookPoint):
                 module.name = name
@@ -246,6 +252,37 @@ class Translator(nn.Module):
         """[B,P,P], True where the key lies in the future (or is padding): the decoder may not look ahead."""
         future = torch.triu(torch.ones(tgt.shape[1], tgt.shape[1], dtype=torch.bool, device=tgt.device), diagonal=1)
         return future[None] | self.key_padding_mask(tgt, tgt.shape[1])
+
+    def hook_points(self) -> dict[str, HookPoint]:
+        return {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
+
+    @torch.no_grad()
+    def run_with_cache(self, *inputs: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The forward pass, and every tensor that went through a HookPoint, by name."""
+        cache: dict[str, Tensor] = {}
+        handles = [
+            hp.register_forward_hook(lambda mod, args, out: cache.__setitem__(mod.name, out.detach().clone()))
+            for hp in self.hook_points().values()
+        ]
+        try:
+            logits = self(*inputs)
+        finally:
+            for h in handles:
+                h.remove()
+        return logits, cache
+
+
+class Translator(HookedModel):
+    """The encoder–decoder: English in, French out."""
+
+    kind = "translator"
+
+    def __init__(self, cfg: Config, pad_id: int = 0):
+        super().__init__(cfg, pad_id)
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+        self.unembed = Unembed(cfg)
+        self.name_hook_points()
 
     def encode(self, src: Tensor) -> Tensor:
         return self.encoder(src, self.W_pos, self.key_padding_mask(src, src.shape[1]))
@@ -274,20 +311,51 @@ class Translator(nn.Module):
                 break
         return [row[1:].tolist() for row in out]
 
-    def hook_points(self) -> dict[str, HookPoint]:
-        return {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
+
+class Bert(HookedModel):
+    """Encoder only: every word sees every other (no causal mask); the `mlm` head guesses masked words.
+
+    Reads `[CLS] words [SEP]`, some words replaced by `[MASK]`; row t of the logits is the guess for position t.
+    """
+
+    kind = "bert"
+
+    def __init__(self, cfg: Config, pad_id: int = 0):
+        super().__init__(cfg, pad_id)
+        self.encoder = Encoder(cfg)
+        self.mlm = Unembed(cfg)
+        self.name_hook_points()
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """Logits [B,P,V]."""
+        return self.mlm(self.encoder(tokens, self.W_pos, self.key_padding_mask(tokens, tokens.shape[1])))
+
+
+class GPT(HookedModel):
+    """Decoder only: the encoder's blocks (no cross-attention, nothing to cross to) under a causal mask.
+
+    Reads `<bos> words`; row t of the logits predicts token t+1, seeing only tokens 0..t.
+    """
+
+    kind = "gpt"
+
+    def __init__(self, cfg: Config, pad_id: int = 0):
+        super().__init__(cfg, pad_id)
+        self.decoder = Encoder(cfg, stack="decoder")
+        self.unembed = Unembed(cfg)
+        self.name_hook_points()
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """Logits [B,P,V]; row t predicts token t+1."""
+        return self.unembed(self.decoder(tokens, self.W_pos, self.causal_mask(tokens)))
 
     @torch.no_grad()
-    def run_with_cache(self, src: Tensor, tgt: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The forward pass, and every tensor that went through a HookPoint, by name."""
-        cache: dict[str, Tensor] = {}
-        handles = [
-            hp.register_forward_hook(lambda mod, args, out: cache.__setitem__(mod.name, out.detach().clone()))
-            for hp in self.hook_points().values()
-        ]
-        try:
-            logits = self(src, tgt)
-        finally:
-            for h in handles:
-                h.remove()
-        return logits, cache
+    def greedy(self, tokens: list[int], eos_id: int, max_new: int) -> list[int]:
+        """Write on: append the most probable next token, up to `max_new` of them or <eos> (not returned)."""
+        out = list(tokens)
+        for _ in range(max_new):
+            nxt = int(self(torch.tensor([out]))[0, -1].argmax())
+            if nxt == eos_id:
+                break
+            out.append(nxt)
+        return out[len(tokens):]

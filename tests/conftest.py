@@ -28,6 +28,20 @@ def trace():
     return record("translator")
 
 
+@pytest.fixture(scope="session")
+def bert_trace():
+    from model.trace import record
+
+    return record("bert")
+
+
+@pytest.fixture(scope="session")
+def gpt_trace():
+    from model.trace import record
+
+    return record("gpt")
+
+
 def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a command-line entry point (`-m model …` or `render.py …`) as a user would (`env` adds variables)."""
     import os

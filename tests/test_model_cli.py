@@ -135,3 +135,42 @@ def test_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     _assert_clean_failure(run_cli("-m", "model", "trace", "--out", str(blocker / "t.trace.npz")))
+
+
+def test_bert_and_gpt_traces(tmp_path):
+    out = tmp_path / "b.trace.npz"
+    r = run_cli("-m", "model", "trace", "--model", "bert", "--sentence", "the [MASK] cat sleeps", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    t = Trace.load(out)
+    assert t.model == "bert" and t.tokens("encoder") == ["[CLS]", "the", "[MASK]", "cat", "sleeps", "[SEP]"]
+    assert list(t.meta["tokens"]) == ["encoder"]
+    out = tmp_path / "g.trace.npz"
+    r = run_cli("-m", "model", "trace", "--model", "gpt", "--sentence", "The black cat", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    t = Trace.load(out)
+    assert t.model == "gpt" and list(t.meta["tokens"]) == ["decoder"]
+    assert t.tokens("decoder")[:4] == ["<bos>", "the", "black", "cat"]
+    assert r.stdout.splitlines()[0] == f"The black cat → {t.output}"
+
+
+def test_bert_needs_a_mask(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "bert", "--sentence", "the cat sleeps", "--out", str(out)),
+                          "[MASK]", "--mask-word", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "bert", "--sentence", "the cat sleeps", "--mask-word", "dog",
+                                  "--out", str(out)), "'dog'", "not a word", out=out)
+    r = run_cli("-m", "model", "trace", "--model", "bert", "--sentence", "the cat sleeps", "--mask-word", "Cat", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert Trace.load(out).tokens("encoder") == ["[CLS]", "the", "[MASK]", "sleeps", "[SEP]"]
+
+
+def test_family_option_mixups_are_one_line(tmp_path):
+    out = tmp_path / "t.trace.npz"
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "gpt", "--sentence", "the [MASK] sleeps", "--out", str(out)),
+                          "[MASK]", "bert", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "gpt", "--mask-word", "cat", "--out", str(out)), "bert", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "bert", "--target", "le chat", "--out", str(out)), "--target", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "trace", "--sentence", "the [MASK] sleeps", "--out", str(out)), "[MASK]", out=out)
+    _assert_clean_failure(run_cli("-m", "model", "translate", "--model", "gpt", "the cat"), "translat")
+    for command in ("train", "evaluate"):
+        _assert_clean_failure(run_cli("-m", "model", command, "--model", "roberta"), "roberta")

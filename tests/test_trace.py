@@ -1,4 +1,4 @@
-"""The trace: names and shapes per CONTRACT, and every recorded tensor consistent with the others.
+"""The traces of all three models: names and shapes per CONTRACT, every recorded tensor consistent with the others.
 
 The consistency checks recompute each step in NumPy from the trace's own parameters and
 inputs, independently of model/transformer.py.
@@ -13,21 +13,33 @@ import pytest
 
 from model.tracefile import Trace
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "translator_trace_names.txt"
+SNAPSHOTS = Path(__file__).parent / "snapshots"
 ATOL = 1e-5
+MODELS = ("translator", "bert", "gpt")
+STACKS = {"translator": ["encoder", "decoder"], "bert": ["encoder"], "gpt": ["decoder"]}
+HEAD = {"translator": "unembed", "bert": "mlm", "gpt": "unembed"}
 
 
-def contract_names(n_enc: int, n_dec: int) -> set[str]:
-    """Every hook and parameter name CONTRACT.md lists for the translator."""
+@pytest.fixture(params=MODELS)
+def any_trace(request):
+    """The default trace of each model (the session fixtures of conftest.py)."""
+    return request.getfixturevalue({"translator": "trace", "bert": "bert_trace", "gpt": "gpt_trace"}[request.param])
+
+
+def contract_names(model: str, n_layers: dict[str, int]) -> set[str]:
+    """Every hook and parameter name CONTRACT.md lists for `model` with `n_layers` per stack."""
     attn_hooks = ["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_scaled", "hook_mask", "hook_pattern", "hook_z", "hook_out"]
     attn_params = ["W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O"]
     ln_hooks = ["hook_mean", "hook_var", "hook_normalized", "hook_out"]
     mlp_hooks = ["hook_pre", "hook_post", "hook_out"]
-    names = {"param.W_pos", "param.unembed.W_U", "param.unembed.b_U", "unembed.hook_logits", "unembed.hook_probs"}
-    for stack, n, attns, lns, sums in (
-        ("encoder", n_enc, ["self_attn"], ["ln1", "ln2"], ["attn_sum", "mlp_sum"]),
-        ("decoder", n_dec, ["self_attn", "cross_attn"], ["ln1", "ln2", "ln3"], ["attn_sum", "cross_sum", "mlp_sum"]),
-    ):
+    head = HEAD[model]
+    names = {"param.W_pos", f"param.{head}.W_U", f"param.{head}.b_U", f"{head}.hook_logits", f"{head}.hook_probs"}
+    encoder_block = (["self_attn"], ["ln1", "ln2"], ["attn_sum", "mlp_sum"])
+    decoder_block = (["self_attn", "cross_attn"], ["ln1", "ln2", "ln3"], ["attn_sum", "cross_sum", "mlp_sum"])
+    assert list(n_layers) == STACKS[model]
+    for stack, n in n_layers.items():
+        # gpt's decoder is built of encoder blocks (its self-attention causal): no cross-attention
+        attns, lns, sums = decoder_block if (model, stack) == ("translator", "decoder") else encoder_block
         names |= {f"param.{stack}.W_E", f"{stack}.hook_out"}
         names |= {f"{stack}.hook_{h}" for h in ("tokens", "embed", "embed_scaled", "pos_embed", "input")}
         for i in range(n):
@@ -53,6 +65,8 @@ def expected_shape(name: str, cfg: dict, S: int, P: int) -> tuple:
         return (32, D) if name == "param.W_pos" else table[leaf]
     if name.startswith("unembed."):
         return (P, V)
+    if name.startswith("mlm."):
+        return (S, V)
     q = S if name.startswith("encoder") else P
     k = S if (name.startswith("encoder") or "cross_attn" in name) else P
     leaf = name.split(".")[-1]
@@ -67,16 +81,19 @@ def expected_shape(name: str, cfg: dict, S: int, P: int) -> tuple:
     return (q, D)
 
 
-def test_names_match_contract_and_snapshot(trace):
-    cfg = trace.config
+def test_names_match_contract_and_snapshot(any_trace):
+    trace = any_trace
     names = set(trace.arrays)
-    assert names == contract_names(cfg["n_layers"]["encoder"], cfg["n_layers"]["decoder"])
-    assert sorted(names) == SNAPSHOT.read_text().split(), "names changed: update CONTRACT.md and the snapshot together"
+    assert names == contract_names(trace.model, trace.config["n_layers"])
+    snapshot = SNAPSHOTS / f"{trace.model}_trace_names.txt"
+    assert sorted(names) == snapshot.read_text().split(), "names changed: update CONTRACT.md and the snapshot together"
 
 
-def test_shapes_and_dtypes_match_contract(trace):
-    S, P = len(trace.tokens("encoder")), len(trace.tokens("decoder"))
-    assert S != P, "the default sentence should give a non-square cross-attention"
+def test_shapes_and_dtypes_match_contract(any_trace):
+    trace = any_trace
+    S, P = (len(trace.meta["tokens"].get(stack, [])) for stack in ("encoder", "decoder"))
+    if trace.model == "translator":
+        assert S != P, "the default sentence should give a non-square cross-attention"
     for name, arr in trace.arrays.items():
         assert arr.shape == expected_shape(name, trace.config, S, P), name
         if name.endswith("hook_tokens"):
@@ -87,17 +104,29 @@ def test_shapes_and_dtypes_match_contract(trace):
             assert arr.dtype == np.float32, name
 
 
-def test_meta(trace, translator):
-    _, tok = translator
+def test_meta(any_trace):
+    from model.train import load
+
+    trace = any_trace
+    _, tok = load(trace.model)
     meta = trace.meta
-    assert meta["model"] == "translator"
+    assert set(meta) == {"model", "config", "tokens", "sentence", "output"}
     assert set(meta["config"]) == {"d_model", "n_heads", "d_head", "d_ff", "n_layers", "d_vocab", "eps"}
     assert meta["config"]["d_model"] <= 16 and meta["config"]["n_heads"] == 2
-    for stack in ("encoder", "decoder"):
+    assert list(meta["tokens"]) == list(meta["config"]["n_layers"]) == STACKS[trace.model]
+    for stack in STACKS[trace.model]:
         ids = trace[f"{stack}.hook_tokens"]
         assert [tok.itos[i] for i in ids] == meta["tokens"][stack]
-    assert meta["tokens"]["encoder"][-1] == "<eos>" and meta["tokens"]["decoder"][0] == "<bos>"
-    assert meta["tokens"]["decoder"][1:] == meta["output"].split()  # no --target: the decoder reads its own output
+    if trace.model == "translator":
+        assert meta["tokens"]["encoder"][-1] == "<eos>" and meta["tokens"]["decoder"][0] == "<bos>"
+        assert meta["tokens"]["decoder"][1:] == meta["output"].split()  # no --target: the decoder reads its own output
+    elif trace.model == "bert":
+        tokens = meta["tokens"]["encoder"]
+        assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and "[MASK]" in tokens
+        assert meta["sentence"].split() == tokens[1:-1]  # the default sentence has its [MASK] written in
+    else:
+        tokens = meta["tokens"]["decoder"]
+        assert tokens[0] == "<bos>" and tokens[1:] == meta["sentence"].split() + meta["output"].split()
 
 
 def _ln(x, w, b, eps):
@@ -153,9 +182,10 @@ def check_mlp(t: Trace, p: str, x: np.ndarray):
     np.testing.assert_allclose(t[f"{p}.hook_out"], out, atol=1e-4)
 
 
-def test_embedding_and_positions(trace):
+def test_embedding_and_positions(any_trace):
+    trace = any_trace
     d_model = trace.config["d_model"]
-    for stack in ("encoder", "decoder"):
+    for stack in STACKS[trace.model]:
         tokens = trace[f"{stack}.hook_tokens"]
         np.testing.assert_array_equal(trace[f"{stack}.hook_embed"], trace.param(f"{stack}.W_E")[tokens])
         np.testing.assert_allclose(trace[f"{stack}.hook_embed_scaled"], trace[f"{stack}.hook_embed"] * math.sqrt(d_model), atol=ATOL)
@@ -165,7 +195,9 @@ def test_embedding_and_positions(trace):
         )
 
 
-def test_position_table_is_the_papers_formula(trace):
+@pytest.mark.parametrize("model", MODELS)
+def test_position_table_is_the_papers_formula(model, request):
+    trace = request.getfixturevalue({"translator": "trace", "bert": "bert_trace", "gpt": "gpt_trace"}[model])
     table = trace.param("W_pos")
     d = table.shape[1]
     for pos in range(table.shape[0]):
@@ -175,13 +207,14 @@ def test_position_table_is_the_papers_formula(trace):
             assert table[pos, 2 * i + 1] == pytest.approx(math.cos(angle), abs=1e-6)
 
 
-def test_encoder_chain(trace):
-    n = trace.config["n_layers"]["encoder"]
-    x = trace["encoder.hook_input"]
+def check_encoder_style_stack(trace: Trace, stack: str, causal: bool) -> np.ndarray:
+    """The translator's and bert's encoder (bidirectional), gpt's decoder (causal): returns the stack's output."""
+    n = trace.config["n_layers"][stack]
+    x = trace[f"{stack}.hook_input"]
     for i in range(n):
-        b = f"encoder.blocks.{i}"
+        b = f"{stack}.blocks.{i}"
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_pre"], x)
-        check_attention(trace, f"{b}.self_attn", x, x, causal=False)
+        check_attention(trace, f"{b}.self_attn", x, x, causal=causal)
         np.testing.assert_allclose(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"], atol=ATOL)
         check_ln(trace, f"{b}.ln1", trace[f"{b}.hook_attn_sum"])
         h = trace[f"{b}.ln1.hook_out"]
@@ -190,7 +223,51 @@ def test_encoder_chain(trace):
         check_ln(trace, f"{b}.ln2", trace[f"{b}.hook_mlp_sum"])
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln2.hook_out"])
         x = trace[f"{b}.hook_resid_post"]
-    np.testing.assert_array_equal(trace["encoder.hook_out"], x)
+    np.testing.assert_array_equal(trace[f"{stack}.hook_out"], x)
+    return x
+
+
+def check_head(trace: Trace, head: str, x: np.ndarray):
+    logits = x @ trace.param(f"{head}.W_U") + trace.param(f"{head}.b_U")
+    np.testing.assert_allclose(trace[f"{head}.hook_logits"], logits, atol=1e-4)
+    np.testing.assert_allclose(trace[f"{head}.hook_probs"], _softmax(trace[f"{head}.hook_logits"]), atol=1e-6)
+
+
+def test_encoder_chain(trace):
+    check_encoder_style_stack(trace, "encoder", causal=False)
+
+
+def test_bert_chain_and_output(bert_trace):
+    t = bert_trace
+    check_head(t, "mlm", check_encoder_style_stack(t, "encoder", causal=False))
+    # the output is the sentence with each [MASK] replaced by the top guess at its position
+    tokens = t.tokens("encoder")[1:-1]
+    guesses = t["mlm.hook_probs"].argmax(-1)[1:-1]
+    words = t.output.split()
+    assert len(words) == len(tokens)
+    from model.train import load
+
+    _, tok = load("bert")
+    for token, guess, word in zip(tokens, guesses, words):
+        assert word == (tok.itos[guess] if token == "[MASK]" else token)
+
+
+def test_gpt_chain_and_output(gpt_trace):
+    from model.families import MAX_NEW_WORDS
+    from model.train import load
+
+    t = gpt_trace
+    check_head(t, "unembed", check_encoder_style_stack(t, "decoder", causal=True))
+    # row t predicts token t+1: over the continuation, each argmax is the word gpt wrote next,
+    # and the last row predicts <eos> unless the continuation reached its length limit
+    _, tok = load("gpt")
+    n_prompt = 1 + len(t.sentence.split())
+    ids = list(t["decoder.hook_tokens"])
+    predicted = list(t["unembed.hook_probs"].argmax(-1))
+    assert predicted[n_prompt - 1 : -1] == ids[n_prompt:]
+    assert t.output.split() == [tok.itos[i] for i in ids[n_prompt:]]
+    if len(ids) - n_prompt < MAX_NEW_WORDS:
+        assert predicted[-1] == tok.eos_id
 
 
 def test_decoder_chain_and_output(trace, translator):
@@ -215,9 +292,7 @@ def test_decoder_chain_and_output(trace, translator):
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln3.hook_out"])
         x = trace[f"{b}.hook_resid_post"]
     np.testing.assert_array_equal(trace["decoder.hook_out"], x)
-    logits = x @ trace.param("unembed.W_U") + trace.param("unembed.b_U")
-    np.testing.assert_allclose(trace["unembed.hook_logits"], logits, atol=1e-4)
-    np.testing.assert_allclose(trace["unembed.hook_probs"], _softmax(trace["unembed.hook_logits"]), atol=1e-6)
+    check_head(trace, "unembed", x)
     # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token,
     # and the last row predicts <eos> unless greedy decoding stopped at its length limit
     model, tok = translator
@@ -228,7 +303,8 @@ def test_decoder_chain_and_output(trace, translator):
         assert predicted[-1] == tok.eos_id
 
 
-def test_round_trip(trace, tmp_path):
+def test_round_trip(any_trace, tmp_path):
+    trace = any_trace
     path = tmp_path / "x.trace.npz"
     trace.save(path)
     back = Trace.load(path)
@@ -238,5 +314,5 @@ def test_round_trip(trace, tmp_path):
         assert back[k].dtype == v.dtype
         np.testing.assert_array_equal(back[k], v)
     with np.load(path) as raw:  # plain NumPy reads it too, meta as JSON text
-        assert json.loads(str(raw["meta.json"][()]))["model"] == "translator"
+        assert json.loads(str(raw["meta.json"][()]))["model"] == trace.model
     assert [p.name for p in tmp_path.iterdir()] == ["x.trace.npz"]  # no temporary file left behind
