@@ -120,14 +120,15 @@ class WavePlot(VGroup):
                          tips=False, axis_config={"color": palette.MUTED, "stroke_width": 2, "include_ticks": True},
                          y_axis_config={"tick_size": 0.06}, x_axis_config={"tick_size": 0.06})
         ticks = VGroup()
+        floor = self.axes.c2p(0, -1.2)[1]  # position labels under the plot, clear of the curves that dip below 0
         for p in range(0, x_max + 1, step):
-            t = label(str(p), tick_size).next_to(self.axes.c2p(p, 0), DOWN, buff=0.12)
+            t = label(str(p), tick_size).next_to([self.axes.c2p(p, 0)[0], floor, 0], DOWN, buff=0.12)
             ticks.add(t)
         for v in (-1, 0, 1):
             ticks.add(label("\u22121" if v < 0 else str(v), tick_size).next_to(self.axes.c2p(0, v), LEFT, buff=0.12))
         self.ticks = ticks
-        self.x_name = label("position", tick_size).next_to(self.axes.x_axis, RIGHT, buff=0.15)
-        self.x_name.shift((self.axes.c2p(0, 0)[1] - self.x_name.get_center()[1]) * UP)
+        self.x_name = label("position", tick_size).next_to(ticks[0], DOWN, buff=0.1)
+        self.x_name.move_to([self.axes.c2p(x_max / 2, 0)[0], self.x_name.get_center()[1], 0])
         self.curves, self.dots, self.numbers = VGroup(), VGroup(), VGroup()
         for k, dim in enumerate(self.dims):
             color = colors[k % len(colors)]
