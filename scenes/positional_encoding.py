@@ -140,19 +140,31 @@ class PositionalEncoding(ReelScene):
             self.say(f"Row by row, number by number: \u201c{self.src[0]}\u201d at position 0 plus the table's row 0.",
                      pause=self.timing.fast)
             self.play(Vanish(boxes), Vanish(box_out), Appear(without(out.entries, *first)), run_time=self.timing.build)
+            twice = self.repeated_word()
+            if twice is not None:  # the same word twice: equal rows in, different rows out
+                shown = [p for p in twice if p in emb.row_ids]
+                if len(shown) == 2:
+                    marks = VGroup(*(m.row_box(p) for m in (emb, out) for p in shown))
+                    self.play(Create(marks), run_time=self.timing.fast)
             self.say(self.repeated_word_sentence(), pause=self.timing.look)
             self.clear_stage()
 
-    def repeated_word_sentence(self) -> str:
-        """What the sum changes, said of this sentence: a word that appears twice now has two different rows."""
+    def repeated_word(self) -> tuple[int, int] | None:
+        """Two positions of the first word that appears twice and whose rows the position sets apart."""
         where = defaultdict(list)
         for p, w in enumerate(self.src):
             where[w].append(p)
-        twice = [(w, ps) for w, ps in where.items() if len(ps) > 1]
-        if twice:
-            w, ps = twice[0]
-            x = self.trace["encoder.hook_input"]
-            if not (abs(x[ps[0]] - x[ps[1]]) < 1e-6).all():
-                return (f"\u201c{w}\u201d at positions {ps[0]} and {ps[1]} had the same row; "
-                        f"with its position added, the two rows differ.")
+        x = self.trace["encoder.hook_input"]
+        for w, ps in where.items():
+            if len(ps) > 1 and not (abs(x[ps[0]] - x[ps[1]]) < 1e-6).all():
+                return ps[0], ps[1]
+        return None
+
+    def repeated_word_sentence(self) -> str:
+        """What the sum changes, said of this sentence: a word that appears twice now has two different rows."""
+        twice = self.repeated_word()
+        if twice is not None:
+            a, b = twice
+            return (f"\u201c{self.src[a]}\u201d at positions {a} and {b} had the same row; "
+                    f"with its position added, the two rows differ.")
         return "Each row now carries both the word and where it stands: X is what the encoder reads."

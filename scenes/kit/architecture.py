@@ -163,7 +163,7 @@ class ArchitectureMap(VGroup):
                           Line(0.1 * LEFT, 0.1 * RIGHT, color=palette.TEXT, stroke_width=2),
                           Line(0.1 * DOWN, 0.1 * UP, color=palette.TEXT, stroke_width=2))
             plus.move_to([x, block.get_bottom()[1] - 0.45, 0])
-            emb = _box(name, width - 0.3, SUB_H * 0.85, size, stroke=color)
+            emb = _box(name, width - 0.3, SUB_H, size, stroke=color)
             emb.move_to([x, plus.get_bottom()[1] - 0.35 - emb.height / 2, 0])
             pe = VGroup(label("positional", size * 0.85), label("encoding", size * 0.85)).arrange(DOWN, buff=0.05)
             pe.next_to(plus, pe_side, buff=0.2)
