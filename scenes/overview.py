@@ -132,6 +132,8 @@ class Overview(ReelScene):
             layers = (f"a stack of {self.n_enc} identical layers" if self.n_enc == self.n_dec
                       else f"stacks of {self.n_enc} and {self.n_dec} layers")
             self.say(f"The paper's Transformer: an encoder on the left, a decoder on the right, each {layers}.")
+            self.say("The encoder reads the whole English sentence at once; the decoder writes the French, "
+                     "one word at a time.")
 
     def sentence_in(self) -> None:
         with self.beat("in"):
@@ -140,7 +142,8 @@ class Overview(ReelScene):
             self.play(Reveal(x), run_time=self.timing.build)
             self.play(Reveal(into), Indicate(arch.encoder_entry, color=palette.ENCODER), run_time=self.timing.build)
             n = len(self.src)
-            self.say(f"Your sentence goes in: {n} tokens, each a row of {self.d_model} numbers, its word plus its position.")
+            self.say(f"Your sentence goes in as {n} tokens, each with its id in the vocabulary.", pause=self.timing.fast)
+            self.say(f"Each token becomes a row of {self.d_model} numbers: its word plus its position.")
 
     def through_the_stacks(self) -> None:
         with self.beat("through"):

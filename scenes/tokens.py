@@ -107,7 +107,7 @@ class Tokens(ReelScene):
                 labels = {i: words_row([self.id_number(self.first[i], 22),
                                         token(self.src[self.first[i]], palette.ENCODER, 24)], buff=0.15)
                           for i in vocab_rows if i is not None}
-                table = MatrixView(w_e, "W_E", palette.WEIGHT, where="the vocabulary", row_labels=labels,
+                table = MatrixView(w_e, "W_E", palette.WEIGHT, row_labels=labels,
                                    row_ids=vocab_rows, max_cols=cols)
                 emb = MatrixView(self.values("encoder.hook_embed"), "E", palette.ENCODER,
                                  row_labels=self.labels("encoder", 24), max_rows=rows, max_cols=cols)
@@ -121,7 +121,7 @@ class Tokens(ReelScene):
             # columns fold first (five of them tell the story); rows only when the sentence is long
             table, arrow, emb = self.fit_folding(build, len(self.src), min(5, self.d_model), max_height=4.9)
             self.play(Appear(table), run_time=self.timing.build)
-            self.say(f"The embedding matrix W_E: one row of {self.d_model} learned numbers for each of the "
+            self.say(f"The embedding matrix: one row of {self.d_model} learned numbers for each of the "
                      f"{self.d_vocab} tokens; only your sentence's rows are shown.", pause=self.timing.read)
             # the first token: its row in W_E, its row in E — the same numbers
             p0 = fold["positions"][0]
@@ -130,7 +130,7 @@ class Tokens(ReelScene):
             box_out = emb.row_box(p0, palette.HIGHLIGHT)
             self.play(Appear(VGroup(emb.title, emb.brackets, emb.row_labels, emb.row_cells(p0))), Appear(arrow),
                       Create(box_out), run_time=self.timing.build)
-            self.say(f"\u201c{self.src[p0]}\u201d is token {self.ids[p0]}: its row of W_E is copied, number for number.",
+            self.say(f"\u201c{self.src[p0]}\u201d is token {self.ids[p0]}: its row of the embedding matrix is copied, number for number.",
                      pause=self.timing.fast)
             rest = VGroup(*(emb.row_cells(p) for p in emb.row_ids if p is not None and p != p0), *(
                 m for m in emb.entries if not hasattr(m, "shown")))

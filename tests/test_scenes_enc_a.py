@@ -134,3 +134,14 @@ def test_positional_encoding_marks_the_traced_table_on_the_paper_curves(run, sen
     # the numbers in the table shown beside the waves are the same columns of the same tensor
     assert {c for _, c in shown["encoder.hook_pos_embed"]} >= set(plot.dims)
     assert [b.name for b in scene.beats if b.poster] == ["waves"]
+
+
+def test_a_bad_highlight_fails_cleanly(tmp_path):
+    from .conftest import run_cli
+
+    out = tmp_path / "out"
+    r = run_cli("render.py", "--scene", "overview", "--highlight", "nonsense", "--check", "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "--highlight" in lines[0] and "attention" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and not out.exists()
