@@ -173,9 +173,8 @@ class Overview(ReelScene):
         what = "the model's own translation" if own else "the French it was given"
         least = min(range(len(p)), key=p.__getitem__)
         if p[least] >= SURE:
-            return f"Out comes {what}, one word at a time, each with a probability of at least {SURE:.1f}."
-        return (f"Out comes {what}, one word at a time; the least sure is \u201c{self.next_words[least]}\u201d, "
-                f"at {p[least]:.2f}.")
+            return f"Out comes {what}, one word at a time, each written with near certainty."
+        return f"Out comes {what}, one word at a time; the model is least sure of \u201c{self.next_words[least]}\u201d."
 
     def recap(self) -> None:
         with self.beat("map"):

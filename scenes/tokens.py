@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Create, VGroup
 
 from scenes.kit import palette
@@ -71,7 +70,8 @@ class Tokens(ReelScene):
             self.play(Appear(self.ids_row.numbers), run_time=self.timing.build)
             counts = Counter(self.src)
             repeated = [w for w, k in counts.items() if k > 1]
-            same = f" \u201c{repeated[0]}\u201d appears {counts[repeated[0]]} times, with the same id each time." if repeated else ""
+            times = {2: "twice", 3: "three times"}.get(counts[repeated[0]], f"{counts[repeated[0]]} times") if repeated else ""
+            same = f" \u201c{repeated[0]}\u201d appears {times}, with the same id each time." if repeated else ""
             self.say(f"Each token is a row number in a vocabulary of {self.d_vocab} tokens.{same}")
             self.clear_stage()
 
@@ -130,7 +130,7 @@ class Tokens(ReelScene):
             box_out = emb.row_box(p0, palette.HIGHLIGHT)
             self.play(Appear(VGroup(emb.title, emb.brackets, emb.row_labels, emb.row_cells(p0))), Appear(arrow),
                       Create(box_out), run_time=self.timing.build)
-            self.say(f"\u201c{self.src[p0]}\u201d is token {self.ids[p0]}: its row of the embedding matrix is copied, number for number.",
+            self.say(f"The id of \u201c{self.src[p0]}\u201d picks its row of the embedding matrix: copied number for number.",
                      pause=self.timing.fast)
             rest = VGroup(*(emb.row_cells(p) for p in emb.row_ids if p is not None and p != p0), *(
                 m for m in emb.entries if not hasattr(m, "shown")))
@@ -162,8 +162,16 @@ class Tokens(ReelScene):
             self.play(Appear(left), run_time=self.timing.fast)
             self.play(Appear(times), run_time=self.timing.fast)
             self.play(Appear(right), run_time=self.timing.build)
-            scaled = self.trace["encoder.hook_embed_scaled"]
-            big = float(np.abs(scaled).max())
-            self.say(f"Every number times \u221a{d} = {d ** 0.5:g}: now up to {big:.1f} in size, beside position "
-                     f"values that stay between \u22121 and 1.", pause=self.timing.look)
+            self.say(self.scale_sentence(), pause=self.timing.look)
             self.clear_stage()
+
+    def scale_sentence(self) -> str:
+        """Why × √d_model, said of these numbers: how the rows compare with the position values (within ±1) added next."""
+        d = self.d_model
+        before = float(abs(self.trace["encoder.hook_embed"]).max())
+        after = float(abs(self.trace["encoder.hook_embed_scaled"]).max())
+        if before < 1 <= after:
+            return (f"Every number times \u221a{d}, as in the paper: no longer all smaller than the position values "
+                    f"added next, which stay between \u22121 and 1.")
+        return (f"Every number times \u221a{d}, as in the paper, before the position values, between \u22121 and 1, "
+                f"are added.")
