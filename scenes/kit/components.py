@@ -251,7 +251,8 @@ class MatrixView(VGroup):
     """A matrix of real values, coloured by value, with its name, shape, place and row labels.
 
     Rows past `max_rows` and columns past `max_cols` fold into ellipses, so every number
-    shown stays readable. Cells where `mask` is True show −∞ (a blocked attention score). Parts: `entries` (the numbers), `brackets`, `title` (name and
+    shown stays readable (`row_ids` picks the rows instead: any indices, None for ⋯). Cells where
+    `mask` is True show −∞ (a blocked attention score). Parts: `entries` (the numbers), `brackets`, `title` (name and
     shape), `row_labels`; `cell(r, c)`, `row_box(r)`, `col_box(c)` address shown cells by
     their index in the view.
     """
@@ -272,13 +273,15 @@ class MatrixView(VGroup):
         col_width: float | None = None,
         title_side=UP,
         mask: np.ndarray | None = None,
+        row_ids: list[int | None] | None = None,
     ):
         super().__init__()
         self.values = values
         data = values.data
         finite = data[~mask] if mask is not None and (~mask).any() else data
         scale = float(np.abs(finite).max()) or 1.0
-        self.row_ids = _fold(data.shape[0], max_rows)
+        # `row_ids` picks the rows to show (None: an ellipsis row), e.g. a sentence's rows of a folded vocabulary
+        self.row_ids = list(row_ids) if row_ids is not None else _fold(data.shape[0], max_rows)
         self.col_ids = _fold(data.shape[1], max_cols)
         self._cells: dict[tuple[int, int], VGroup] = {}
 
