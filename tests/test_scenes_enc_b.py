@@ -118,3 +118,27 @@ def test_softmax_builds_one_row_from_the_traced_scores(run):
     assert {v["index"][1] for v in sums} <= set(range(n))
     assert poster(scene) == "one row"
     assert [b.name for b in scene.beats] == ["scores", "one row", "every row", "pattern"]
+
+
+# ---------------------------------------------------------------------------------------------
+# attention_scores
+# ---------------------------------------------------------------------------------------------
+
+
+def test_attention_scores_draws_from_the_scores_and_the_scaled_scores(run):
+    scene, values = run("attention_scores")
+    a, h, t, s = attention(scene), scene.opt["head"], scene.t, scene.s
+    dk = scene.trace.config["d_head"]
+    shown = {(v["tensor"], tuple(v["index"])) for v in values}
+    # the acceptance: both tensors, and the built entry itself
+    assert (f"{a}.hook_scores", (h, t, s)) in shown
+    assert any(name == f"{a}.hook_scores_scaled" for name, _ in shown)
+    # the entry written out term by term: every factor of row t of Q and row s of K
+    assert {(f"{a}.hook_q", (h, t, m)) for m in range(dk)} <= shown
+    assert {(f"{a}.hook_k", (h, s, m)) for m in range(dk)} <= shown
+    # ÷ √d_k: the same row, before and after, side by side
+    raw = {i[2] for name, i in shown if name == f"{a}.hook_scores" and i[:2] == (h, t)}
+    scaled = {i[2] for name, i in shown if name == f"{a}.hook_scores_scaled" and i[:2] == (h, t)}
+    assert raw and raw == scaled
+    assert not any("derived" in v for v in values), "every number here is traced"
+    assert poster(scene) == "one entry"
