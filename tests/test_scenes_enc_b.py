@@ -142,3 +142,23 @@ def test_attention_scores_draws_from_the_scores_and_the_scaled_scores(run):
     assert raw and raw == scaled
     assert not any("derived" in v for v in values), "every number here is traced"
     assert poster(scene) == "one entry"
+
+
+# ---------------------------------------------------------------------------------------------
+# qkv
+# ---------------------------------------------------------------------------------------------
+
+
+def test_qkv_shows_the_input_the_three_weights_and_their_outputs(run):
+    scene, values = run("qkv")
+    a, h, layer = attention(scene), scene.opt["head"], scene.opt["layer"]
+    x = "encoder.hook_input" if layer == 0 else f"encoder.blocks.{layer}.hook_resid_pre"
+    tensors = {v["tensor"] for v in values}
+    assert x in tensors
+    for name, hook in (("Q", "hook_q"), ("K", "hook_k"), ("V", "hook_v")):
+        shown = [v for v in values if v["tensor"] == f"{a}.{hook}"]
+        assert shown and all(v["index"][0] == h for v in shown), f"{hook} of head {h} only"
+    # each product's first row is built from the input's first row: both are on screen
+    assert any(v["tensor"] == x and v["index"][0] == 0 for v in values)
+    assert poster(scene) == "queries"
+    assert [b.name for b in scene.beats] == ["input", "queries", "keys", "values", "three from one"]
