@@ -162,3 +162,24 @@ def test_qkv_shows_the_input_the_three_weights_and_their_outputs(run):
     assert any(v["tensor"] == x and v["index"][0] == 0 for v in values)
     assert poster(scene) == "queries"
     assert [b.name for b in scene.beats] == ["input", "queries", "keys", "values", "three from one"]
+
+
+# ---------------------------------------------------------------------------------------------
+# weighted_values
+# ---------------------------------------------------------------------------------------------
+
+
+def test_weighted_values_blends_value_rows_into_one_output_row(run):
+    scene, values = run("weighted_values")
+    a, h, r = attention(scene), scene.opt["head"], scene.row
+    dv = scene.trace.config["d_head"]
+    shown = {(v["tensor"], tuple(v["index"])) for v in values}
+    # the built row: its weights (a row of the pattern), every value row beside them, its output row whole
+    weights = {i[2] for name, i in shown if name == f"{a}.hook_pattern" and i[:2] == (h, r)}
+    value_rows = {i[1] for name, i in shown if name == f"{a}.hook_v" and i[0] == h}
+    assert weights and weights <= value_rows, "each weight sits beside the value row it scales"
+    assert {(f"{a}.hook_z", (h, r, m)) for m in range(dv)} <= shown
+    # then all of it, as one product
+    assert any(name == f"{a}.hook_z" and i[1] != r for name, i in shown)
+    assert not any("derived" in v for v in values)
+    assert poster(scene) == "one row"
