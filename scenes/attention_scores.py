@@ -14,9 +14,10 @@ from __future__ import annotations
 from manim import DOWN, LEFT, RIGHT, UP, Create, Indicate, SurroundingRectangle, VGroup
 
 from scenes.kit import palette
+from scenes.kit.layout import LayoutError
 from scenes.kit.animations import Appear, Vanish
 from scenes.kit.base import ReelScene
-from scenes.kit.choose import example_cell
+from scenes.kit.choose import early_cell, named
 from scenes.kit.components import MatrixView, cell_width, formula, without
 from scenes.kit.manifest import format_value
 from scenes.kit.options import Head, Layer
@@ -49,9 +50,8 @@ class AttentionScores(ReelScene):
         self.dk = t.config["d_head"]
         self.scores = t[f"{self.a}.hook_scores"][self.head]
         self.scaled_scores = t[f"{self.a}.hook_scores_scaled"][self.head]
-        # the entry to build: an early row (shown however the matrix folds) and the key it weights most
-        early = list(range(min(self.n, 7)))
-        self.t, self.s = example_cell(t[f"{self.a}.hook_pattern"][self.head], early, early)
+        # the entry to build: an early row and key (shown however the matrix folds), the row's favourite
+        self.t, self.s = early_cell(t[f"{self.a}.hook_pattern"][self.head])
 
     def v(self, hook: str):
         return self.values(f"{self.a}.{hook}", self.head)
@@ -60,7 +60,7 @@ class AttentionScores(ReelScene):
         return self.labels("encoder", size)[i].set_color(color)
 
     def quoted(self, i: int) -> str:
-        return f"\u201c{self.words[i]}\u201d"
+        return named(self.words, i)
 
     # ------------------------------------------------------------------ beats
     def show_queries_and_keys(self) -> None:
@@ -131,14 +131,13 @@ class AttentionScores(ReelScene):
                 formula(rf"Q\,K^\top:\ ({n}\times {dk})\cdot({dk}\times {n}) = ({n}\times {n})", 36, **QK))
             width = cell_width([self.v("hook_k"), self.v("hook_scores")], 2)
 
-            def build(rows: int, cols: int) -> VGroup:
-                d = min(dk, max(rows, 4))  # a long sentence folds d_k too, so that Kᵀ leaves room for the rows
+            def build(rows: int, cols: int, d: int) -> VGroup:
                 q = MatrixView(self.v("hook_q"), "Q", palette.QUERY, row_labels=self.labels("encoder", 22),
-                               max_rows=rows, max_cols=d, title_side=DOWN)
+                               max_rows=rows, max_cols=d, title_side=LEFT)
                 kt = MatrixView(self.v("hook_k").T, r"K^\top", palette.KEY, col_labels=self.labels("encoder", 20),
                                 max_rows=d, max_cols=cols, col_width=width, title_side=LEFT)
                 scores = MatrixView(self.v("hook_scores"), r"Q K^\top", palette.TEXT, max_rows=rows, max_cols=cols,
-                                    col_width=width, title_side=DOWN, where=self.where)
+                                    col_width=width, title_side=RIGHT)
                 # the layout of a matrix product: Kᵀ above the result, Q to its left, rows and columns lined up
                 q.next_to(scores, LEFT, buff=0.4)
                 q.shift((scores.entries.get_top()[1] - q.entries.get_top()[1]) * UP)
@@ -148,17 +147,33 @@ class AttentionScores(ReelScene):
 
             top = heading.get_bottom()[1] - 0.2
             bottom = -2.75
-            q, kt, scores = self.fit_folding(build, n, n, center=(top + bottom) / 2 * UP, max_height=top - bottom)
+            box = dict(center=(top + bottom) / 2 * UP, max_height=top - bottom)
+            # keep every row (the built one among them) if folding d_k makes room; fold rows only after that
+            # and the built column too, if that can be done (a fold shows the first max_cols - 2 and the last)
+            keep = min(n, s + 3) if s < n - 1 else 3
+            tries = [(n, d, keep) for d in sorted({dk, min(dk, 6), min(dk, 5), min(dk, 4)}, reverse=True)]
+            tries += [(r, min(dk, 5), 3) for r in range(n, 2, -1)]
+            for rows, d, least in tries:
+                try:  # rows fixed: only the columns fold here, down to `least`
+                    q, kt, scores = self.fit_folding(lambda _, cols: build(rows, max(cols, least), d), 3, n, **box)
+                    break
+                except LayoutError:
+                    continue
+            else:
+                q, kt, scores = self.fit_folding(lambda r, c: build(r, c, 4), n, n, **box)
             self.play(Appear(q), Appear(kt), run_time=self.timing.build)
+            built = scores.cell(t, s) is not None
+            if not built:  # folded away (a long sentence): a shown cell stands in, and the caption says so
+                t = t if t in scores.row_ids else scores.row_ids[0]
+                shown = [c for c in scores.col_ids if c is not None]
+                s = s if s in shown else max(shown, key=lambda c: self.scores[t, c])
             cell = scores.cell(t, s)
-            if cell is None:  # folded away: the first shown cell stands in
-                t, s = scores.row_ids[0], scores.col_ids[0]
-                cell = scores.cell(t, s)
             boxes = [q.row_box(t, palette.QUERY), kt.col_box(s, palette.KEY)]
             self.play(*(Create(b) for b in boxes), run_time=self.timing.fast)
             self.play(Appear(VGroup(scores.title, scores.brackets, cell)), run_time=self.timing.fast)
             self.play(Indicate(cell, color=palette.HIGHLIGHT), run_time=self.timing.build)
-            self.say(f"Row {self.quoted(t)} of Q times column {self.quoted(s)} of the keys: the score we built.",
+            what = "the score we built" if built else "one score, the same way"
+            self.say(f"Row {self.quoted(t)} of Q times column {self.quoted(s)} of the keys: {what}.",
                      pause=self.timing.fast)
             self.play(*(Vanish(b) for b in boxes), Appear(without(scores.entries, cell)), run_time=self.timing.build)
             self.say(f"{n} rows times {n} columns: a square of scores, because the sentence attends to itself.")

@@ -16,7 +16,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Brace, Create, SurroundingRectangle, VG
 from scenes.kit import palette
 from scenes.kit.animations import Appear, CrossFade, Vanish
 from scenes.kit.base import ReelScene
-from scenes.kit.choose import describe_pattern, describe_row, example_cell
+from scenes.kit.choose import describe_pattern, describe_row, early_cell, named
 from scenes.kit.components import AttentionGrid, MatrixView, cell_width, formula, label
 from scenes.kit.derived import exp_of, row_sums
 from scenes.kit.options import Head, Layer
@@ -46,7 +46,7 @@ class Softmax(ReelScene):
         self.dk = t.config["d_head"]
         self.weights = t[f"{self.a}.hook_pattern"][self.head]
         # the row to build by hand: one that has a clear favourite, not on its own word when possible
-        self.row, _ = example_cell(self.weights, list(range(self.n)), list(range(self.n)))
+        self.row, _ = early_cell(self.weights)
 
     def scaled(self):
         return self.values(f"{self.a}.hook_scores_scaled", self.head)
@@ -76,13 +76,13 @@ class Softmax(ReelScene):
             r = self.row if self.row in scores.row_ids else 0
             box = scores.row_box(r)
             self.play(Create(box), run_time=self.timing.fast)
-            self.say(f"Take one row: how the word \u201c{self.words[r]}\u201d scores every word of the sentence.")
+            self.say(f"Take one row: how the word {named(self.words, r)} scores every word of the sentence.")
             self.clear_stage()
 
     def one_row(self) -> None:
         with self.beat("one row", poster=True):
             r, n = self.row, self.n
-            self.show_heading(f"One row, step by step: \u201c{self.words[r]}\u201d",
+            self.show_heading(f"One row, step by step: {named(self.words, r)}",
                               formula(r"a_j = \frac{e^{x_j}}{\sum_k e^{x_k}}", 36))
             x = self.scaled().select(rows=[r])
             ex = exp_of(x)
@@ -110,7 +110,7 @@ class Softmax(ReelScene):
             group = self.fit_folding(build, 1, n)
             xs, exps, sums, ws = group
             self.play(Appear(xs), run_time=self.timing.build)
-            self.say(f"The scaled scores of \u201c{self.words[r]}\u201d, one for each of the {n} words.", pause=self.timing.fast)
+            self.say(f"The scaled scores of {named(self.words, r)}, one for each of the {n} words.", pause=self.timing.fast)
             self.play(Appear(exps), run_time=self.timing.build)
             self.say("Exponentiate: every score becomes positive, and the larger ones pull far ahead.",
                      pause=self.timing.fast)

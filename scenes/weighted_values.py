@@ -17,7 +17,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Create, Line, SurroundingRectangle, VGr
 from scenes.kit import palette
 from scenes.kit.animations import Appear, Vanish
 from scenes.kit.base import ReelScene
-from scenes.kit.choose import describe_row, example_cell, quote
+from scenes.kit.choose import describe_row, early_cell, named
 from scenes.kit.components import MatrixView, cell_width, formula
 from scenes.kit.options import Head, Layer
 
@@ -45,7 +45,7 @@ class WeightedValues(ReelScene):
         self.dv = t.config["d_head"]
         self.weights = t[f"{self.a}.hook_pattern"][self.head]
         # the same row the softmax scene built, so the story carries on from it
-        self.row, _ = example_cell(self.weights, list(range(self.n)), list(range(self.n)))
+        self.row, _ = early_cell(self.weights)
 
     def v(self, hook: str):
         return self.values(f"{self.a}.{hook}", self.head)
@@ -73,14 +73,15 @@ class WeightedValues(ReelScene):
             self.play(Appear(a), run_time=self.timing.build)
             self.say("The pattern: one row of weights per word, its columns the words it reads.", pause=self.timing.fast)
             self.play(Appear(v), run_time=self.timing.build)
-            self.say(f"The values: one row per word, {self.dv} numbers each. A's columns and V's rows are the same words.")
+            self.say(f"The values: one row per word, {self.dv} numbers each.", pause=self.timing.fast)
+            self.say("A's columns and V's rows are the same words, in the same order.")
             self.clear_stage()
 
     def one_row(self) -> None:
         with self.beat("one row", poster=True):
             r, n = self.row, self.n
             w = self.weights[r]
-            self.show_heading(f"The output of \u201c{self.words[r]}\u201d: a blend of the values",
+            self.show_heading(f"The output of {named(self.words, r)}: a blend of the values",
                               formula(r"z = \sum_j a_j\, v_j", 36))
             weights = self.v("hook_pattern").select(rows=[r]).T  # the row as a column: one weight per value row
             values = self.v("hook_v")
@@ -107,7 +108,7 @@ class WeightedValues(ReelScene):
             self.play(Appear(vv), run_time=self.timing.build)
             self.say(f"Every word's value row, {self.dv} numbers each.", pause=self.timing.fast)
             self.play(Appear(a), Appear(times), run_time=self.timing.build)
-            self.say(f"Beside each, the weight {quote(self.words[r])} gives that word, from its row of the pattern.",
+            self.say(f"Beside each, the weight {named(self.words, r)} gives that word, from its row of the pattern.",
                      pause=self.timing.fast)
             # the rows that carry most of the weight (where they are shown)
             top = [j for j in np.argsort(-w)[:2] if vv.cell(j, 0) is not None and a.cell(j, 0) is not None]
@@ -117,7 +118,7 @@ class WeightedValues(ReelScene):
             self.say(describe_row(w, self.words[r], self.words), pause=self.timing.fast)
             self.play(Appear(VGroup(rule, sigma)), run_time=self.timing.fast)
             self.play(Appear(zz), run_time=self.timing.build)
-            self.say(f"Weigh each value row, then add them up: the output of {quote(self.words[r])}.",
+            self.say(f"Weigh each value row, then add them up: the output of {named(self.words, r)}.",
                      pause=self.timing.look)
             self.play(Vanish(boxes), run_time=self.timing.fast)
             self.clear_stage()
@@ -135,6 +136,7 @@ class WeightedValues(ReelScene):
                 ),
                 self.n, self.n,
             )
+            self.say("Row by row: each row of A blends the rows of V into one row of Z.", pause=self.timing.fast)
             self.say(f"Z: one new row for each of the {self.n} words, each a blend of the whole sentence's values.",
                      pause=self.timing.look)
             self.clear_stage()
