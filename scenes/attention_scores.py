@@ -19,7 +19,7 @@ from scenes.kit.animations import Appear, Vanish
 from scenes.kit.base import ReelScene
 from scenes.kit.choose import early_cell, named
 from scenes.kit.components import MatrixView, cell_width, formula, without
-from scenes.kit.manifest import format_value
+from scenes.kit.derived import row_sums
 from scenes.kit.options import Head, Layer
 from scenes.kit.products import DotProduct
 
@@ -189,14 +189,20 @@ class AttentionScores(ReelScene):
 
             def build(rows: int, cols: int) -> VGroup:
                 def line(values, name, **kw):
-                    return MatrixView(values, name, palette.TEXT, max_rows=1, max_cols=cols, col_width=width,
+                    view = MatrixView(values, name, palette.TEXT, max_rows=1, max_cols=cols, col_width=width,
                                       show_shape=False, title_side=LEFT, **kw)
+                    # how far apart the row's values lie (max − min, over the whole row): a derived value
+                    spread = MatrixView(row_sums(values, self.trace, "spread"), r"\text{spread}", palette.MUTED,
+                                        show_shape=False, title_side=UP)
+                    spread.next_to(view.brackets, RIGHT, buff=0.5)
+                    spread.shift((view.entries.get_top()[1] - spread.entries.get_top()[1]) * UP)
+                    return VGroup(view, spread)
 
                 a = line(raw, r"Q K^\top", col_labels=self.labels("encoder", 20))
                 b = line(scaled, rf"Q K^\top / \sqrt{{{dk}}}")
                 return VGroup(a, b).arrange(DOWN, buff=0.45, aligned_edge=RIGHT)
 
-            rows = self.fit_folding(build, 1, n, center=1.0 * UP, max_height=2.4)
+            rows = self.fit_folding(build, 1, n, center=1.0 * UP, max_height=2.6)
             why = VGroup(
                 formula(r"q \cdot k = \sum_{m=1}^{d_k} q_m\, k_m", 34),
                 formula(r"\mathrm{Var}(q\cdot k) = d_k\,\mathrm{Var}(q_m k_m)"
@@ -204,18 +210,17 @@ class AttentionScores(ReelScene):
                         34),
             ).arrange(DOWN, buff=0.3)
             self.fit(why, center=1.3 * DOWN, max_height=1.8)
-            raw_row, scaled_row = rows
-            f = format_value
-            lo, hi = float(self.scores[t].min()), float(self.scores[t].max())
-            lo2, hi2 = float(self.scaled_scores[t].min()), float(self.scaled_scores[t].max())
+            (raw_row, raw_spread), (scaled_row, scaled_spread) = rows
             self.play(Appear(raw_row), run_time=self.timing.build)
-            self.say(f"The row of {self.quoted(t)} runs from {f(lo)} to {f(hi)}: a spread of {f(hi - lo)}.")
+            self.play(Appear(raw_spread), run_time=self.timing.fast)
+            self.say(f"The scores of {self.quoted(t)} lie far apart: the spread is the largest minus the smallest.")
             self.play(Appear(why[0]), run_time=self.timing.fast)
             self.say(f"A score adds up {dk} products, one per dimension: the longer the key, the bigger the scores.",
                      pause=self.timing.fast)
             self.play(Appear(why[1]), run_time=self.timing.fast)
             self.say("Big scores would saturate the softmax: nearly all weight on one key, and gradients near zero.")
             self.play(Appear(scaled_row), run_time=self.timing.build)
-            self.say(f"Divided by \u221a{dk}: from {f(lo2)} to {f(hi2)}, a spread of {f(hi2 - lo2)}.",
+            self.play(Appear(scaled_spread), run_time=self.timing.fast)
+            self.say(f"Divided by \u221a{dk}, every score shrinks by the same factor, and so does the spread.",
                      pause=self.timing.look)
             self.clear_stage()

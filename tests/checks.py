@@ -16,6 +16,7 @@ DERIVED = {
     "exp": (0, lambda a, i: np.exp(np.float64(a[i]))),
     "sum_exp": (1, lambda a, i: np.exp(a[i].astype(np.float64)).sum()),
     "sum": (1, lambda a, i: a[i].astype(np.float64).sum()),
+    "spread": (1, lambda a, i: a[i].astype(np.float64).max() - a[i].astype(np.float64).min()),
 }
 
 

@@ -140,7 +140,10 @@ def test_attention_scores_draws_from_the_scores_and_the_scaled_scores(run):
     raw = {i[2] for name, i in shown if name == f"{a}.hook_scores" and i[:2] == (h, t)}
     scaled = {i[2] for name, i in shown if name == f"{a}.hook_scores_scaled" and i[:2] == (h, t)}
     assert raw and raw == scaled
-    assert not any("derived" in v for v in values), "every number here is traced"
+    # their spreads (max − min of each whole row): the one derived value here, named after its source row
+    spreads = {(v["tensor"], tuple(v["index"])) for v in values if "derived" in v}
+    assert {v["derived"] for v in values if "derived" in v} == {"spread"}
+    assert spreads == {(f"{a}.hook_scores", (h, t)), (f"{a}.hook_scores_scaled", (h, t))}
     assert poster(scene) == "one entry"
 
 

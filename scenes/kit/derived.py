@@ -15,6 +15,7 @@ wherever one exists: a derived value is for the in-between steps only.
 - `exp`      e^tensor[index]                        (index: one element)
 - `sum_exp`  Σ_k e^tensor[index + (k,)]             (index: one row; the sum runs over the whole last axis)
 - `sum`      Σ_k tensor[index + (k,)]               (index: one row; e.g. a pattern row, which sums to 1)
+- `spread`   max_k − min_k of tensor[index + (k,)]  (index: one row; how far apart its values lie)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from .components import Values
 from .manifest import Shown, format_value
 
-ROW_OPS = ("sum_exp", "sum")
+ROW_OPS = ("sum_exp", "sum", "spread")
 
 
 def _exp(a: np.ndarray) -> np.ndarray:
@@ -37,6 +38,7 @@ OPS = {
     "exp": lambda tensor, index: float(_exp(tensor[tuple(index)])),
     "sum_exp": lambda tensor, index: float(_exp(tensor[tuple(index)]).sum()),
     "sum": lambda tensor, index: float(tensor[tuple(index)].astype(np.float64).sum()),
+    "spread": lambda tensor, index: float(np.ptp(tensor[tuple(index)].astype(np.float64))),
 }
 
 
@@ -68,8 +70,8 @@ def exp_of(values: Values) -> DerivedValues:
 
 
 def row_sums(values: Values, trace, op: str = "sum") -> DerivedValues:
-    """One number per row of a view — Σ_k x or Σ_k e^x over the tensor's WHOLE row, columns the
-    view folds or leaves out included — as a column (n × 1). `trace` is the trace `values` reads."""
+    """One number per row of a view — Σ_k x, Σ_k e^x or max − min over the tensor's WHOLE row, columns
+    the view folds or leaves out included — as a column (n × 1). `trace` is the trace `values` reads."""
     if op not in ROW_OPS:
         raise ValueError(f"unknown row operation {op!r}")
     if values.transposed or values.vector:
@@ -78,6 +80,10 @@ def row_sums(values: Values, trace, op: str = "sum") -> DerivedValues:
     for i in values.prefix:
         full = full[i]
     rows = full[list(values.rows)]
-    data = (_exp(rows) if op == "sum_exp" else rows.astype(np.float64)).sum(1, keepdims=True)
+    rows = rows.astype(np.float64)
+    if op == "spread":
+        data = np.ptp(rows, axis=1, keepdims=True)
+    else:
+        data = (_exp(rows) if op == "sum_exp" else rows).sum(1, keepdims=True)
     return DerivedValues(trace=values.trace, tensor=values.tensor, data=data, prefix=values.prefix,
                          rows=values.rows, cols=(0,), op=op)
