@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from scenes.kit.manifest import MINUS, parse_shown
 
 NEG_INF_TEXTS = ("-inf", MINUS + "\u221e")
+
+# Derived values (scenes/kit/derived.py), recomputed here independently: operation → (how many
+# indices the record has, fewer than the tensor's dimensions; the value).
+DERIVED = {
+    "exp": (0, lambda a, i: np.exp(np.float64(a[i]))),
+    "sum_exp": (1, lambda a, i: np.exp(a[i].astype(np.float64)).sum()),
+    "sum": (1, lambda a, i: a[i].astype(np.float64).sum()),
+    "spread": (1, lambda a, i: a[i].astype(np.float64).max() - a[i].astype(np.float64).min()),
+}
 
 
 def shown_decimals(text: str) -> int:
@@ -35,6 +46,16 @@ def check_manifest(manifest: dict, traces: dict, min_values: int = 1) -> None:
         name, index, text = v["tensor"], tuple(v["index"]), v["shown"]
         assert name in trace, f"{name} is not in the {model} trace"
         arr = trace[name]
+        op = v.get("derived")
+        if op is not None:  # a value computed from the tensor: the record names its source and the operation
+            assert op in DERIVED, f"unknown derived operation: {v}"
+            fewer, compute = DERIVED[op]
+            assert len(index) == arr.ndim - fewer, (v, arr.shape)
+            assert all(0 <= i < n for i, n in zip(index, arr.shape)), (v, arr.shape)
+            assert re.fullmatch(rf"{MINUS}?\d+(\.\d+)?", text), f"not a number as shown: {v}"
+            if not shown_matches(text, compute(arr, index)):
+                wrong.append(f"{op}({name}{list(index)}): shown {text}, computed {float(compute(arr, index))!r}")
+            continue
         assert len(index) == arr.ndim, (v, arr.shape)
         assert all(0 <= i < n for i, n in zip(index, arr.shape)), (v, arr.shape)
         assert "-" not in text, f"shown numbers use U+2212 for minus, not '-': {v}"

@@ -89,3 +89,21 @@ def describe_pattern(pattern: np.ndarray, what_rows: str, what_keys: str, mask: 
     if sharp == 0:
         return f"No row puts more than half its weight on one {what_keys}: here the model spreads its attention."
     return f"Only {sharp} of the {n} {what_rows} put most of their weight on one {what_keys}; the others spread it."
+
+
+EARLY = 7  # rows and keys this early stay on screen however a long sentence folds
+
+
+def early_cell(pattern: np.ndarray) -> tuple[int, int]:
+    """The cell the encoder's attention scenes build by hand (qkv → attention_scores → softmax →
+    weighted_values follow the same one): `example_cell` among the first rows and keys, which
+    every fold keeps on screen."""
+    early = list(range(min(pattern.shape[-2], pattern.shape[-1], EARLY)))
+    return example_cell(pattern, early, early)
+
+
+def named(words: list[str], i: int) -> str:
+    """A position by its word, quoted; with its number where the word occurs more than once ("the", word 6)."""
+    if words.count(words[i]) > 1:
+        return f"{quote(words[i])} (word {i + 1})"
+    return quote(words[i])

@@ -39,6 +39,15 @@ class Shown:
     tensor: str
     index: tuple[int, ...]
     shown: str
+    derived: str | None = None  # None: tensor[index] itself; else an operation of `scenes.kit.derived.OPS` on it
+
+
+def record(v: Shown) -> dict:
+    """One manifest entry; a derived value adds `"derived": OP` (its source is still `tensor`, `index`)."""
+    out = {"trace": v.trace, "tensor": v.tensor, "index": list(v.index), "shown": v.shown}
+    if v.derived is not None:
+        out["derived"] = v.derived
+    return out
 
 
 class ValuesManifest:
@@ -60,9 +69,7 @@ class ValuesManifest:
         return {
             "scene": self.scene,
             "traces": dict(self.traces),
-            "values": [
-                {"trace": v.trace, "tensor": v.tensor, "index": list(v.index), "shown": v.shown} for v in self._values
-            ],
+            "values": [record(v) for v in self._values],
         }
 
     def save(self, path: str | Path) -> None:
