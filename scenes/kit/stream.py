@@ -1,0 +1,98 @@
+"""Helpers for scenes about the residual stream: lining matrices up by rows and columns, and
+a few numbers-about-numbers that captions quote (each a statement about traced tensors).
+
+A row of one matrix and the same row of another are the same token: `line_up_rows` puts
+them on one line; `line_up_cols` puts a vector's entries over the columns they act on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, RIGHT, UP, Square, VGroup
+
+from . import palette
+from .components import MatrixView, formula, label, shape_text
+from .glyphs import set_baseline
+from .manifest import format_value
+
+
+def line_up_rows(ref: MatrixView, *others: MatrixView) -> None:
+    """Shift `others` vertically so that their first shown row is on `ref`'s first shown row."""
+    for other in others:
+        other.shift((ref.entries.get_top()[1] - other.entries.get_top()[1]) * UP)
+
+
+def line_up_cols(ref: MatrixView, *others: MatrixView) -> None:
+    """Shift `others` horizontally so that their columns stand over `ref`'s (same column width assumed)."""
+    for other in others:
+        other.shift((ref.brackets[0].get_right()[0] - other.brackets[0].get_right()[0]) * RIGHT)
+
+
+def quoted(word: str) -> str:
+    return f"\u201c{word}\u201d"
+
+
+def range_phrase(values: np.ndarray, words: list[str], decimals: int = 2) -> str:
+    """"from 0.71 (“cat”) to 1.15 (“fish”)": the smallest and largest entry of a per-token vector."""
+    lo, hi = int(np.argmin(values)), int(np.argmax(values))
+    return (f"from {format_value(float(values[lo]), decimals)} ({quoted(words[lo])}) "
+            f"to {format_value(float(values[hi]), decimals)} ({quoted(words[hi])})")
+
+
+def finish_swap(scene, old: MatrixView, new: MatrixView) -> None:
+    """After `old`'s numbers and title have cross-faded into `new`'s in place (row by row, say):
+    take every piece of `old`'s entries off the stage, its ellipses too (`Scene.remove` does not
+    look inside groups, and a cross-fade splits them), and put `new`'s entries and title on as one."""
+    scene.remove(*old.entries.get_family(), *old.title.get_family())
+    scene.add(new.entries, new.title)
+
+
+def mute_zeros(view: MatrixView, color=None) -> MatrixView:
+    """Grey out the cells that are exactly zero (ReLU's), so the zeros read as a pattern."""
+    for (r, c), mob in view._cells.items():
+        if view.values.data[r, c] == 0:
+            mob.set_color(color or palette.MUTED)
+    return view
+
+
+class ActivationMap(VGroup):
+    """A whole activation matrix as a picture: one square per value, blue positive, red negative,
+    brighter for larger; an exact zero is an empty dark square. Rows are labelled with tokens.
+    It draws no digits (the numbers are shown by a MatrixView beside or before it)."""
+
+    def __init__(self, data: np.ndarray, name: str, row_labels: list | None = None, cell: float = 0.26,
+                 color=None, where: str | None = None, scale: float | None = None):
+        super().__init__()
+        scale = scale or float(np.abs(data).max()) or 1.0
+        self.squares = VGroup()
+        for r in range(data.shape[0]):
+            for c in range(data.shape[1]):
+                v = float(data[r, c])
+                sq = Square(side_length=cell * 0.9, stroke_width=1, stroke_color=palette.FAINT)
+                if v == 0:
+                    sq.set_fill(palette.BACKGROUND, opacity=1.0)
+                else:
+                    t = min(abs(v) / scale, 1.0)
+                    sq.set_fill(palette.POSITIVE if v > 0 else palette.NEGATIVE, opacity=0.15 + 0.85 * t ** 0.7)
+                sq.move_to([c * cell, -r * cell, 0])
+                self.squares.add(sq)
+        self.add(self.squares)
+        self.row_labels = VGroup()
+        if row_labels is not None:
+            for r, lab in enumerate(row_labels):
+                lab.move_to([-cell / 2 - 0.15, -r * cell, 0], aligned_edge=RIGHT)
+                set_baseline(lab, -r * cell - 0.08)
+                self.row_labels.add(lab)
+            self.add(self.row_labels)
+        title = VGroup(formula(name, 36, color or palette.TEXT), label(shape_text(*data.shape), 22))
+        title.arrange(RIGHT, buff=0.25, aligned_edge=DOWN)
+        if where:
+            title.add(label(where, 20).next_to(title, RIGHT, buff=0.25, aligned_edge=DOWN))
+        self.title = title.next_to(self.squares, UP, buff=0.2)
+        self.add(self.title)
+
+
+def formula_where(tex: str, where: str, size: float = 36, **colors) -> VGroup:
+    """A heading's formula with where it lives beside it ("encoder layer 1"), for `show_heading`:
+    the matrices under it then need no `where` of their own, and fold less."""
+    return VGroup(formula(tex, size, **colors), label(where, 22)).arrange(RIGHT, buff=0.5)
