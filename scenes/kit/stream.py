@@ -96,3 +96,15 @@ def formula_where(tex: str, where: str, size: float = 36, **colors) -> VGroup:
     """A heading's formula with where it lives beside it ("encoder layer 1"), for `show_heading`:
     the matrices under it then need no `where` of their own, and fold less."""
     return VGroup(formula(tex, size, **colors), label(where, 22)).arrange(RIGHT, buff=0.5)
+
+
+def memory_and_stream(scene, decoder_layer: int, rows: int, cols: int, size: float = 24) -> VGroup:
+    """Cross-attention's two inputs side by side, M (the encoder's output) on the left and the decoder's
+    stream after add & norm on the right: where `encoder_stack` ends and `cross_attention` begins
+    (the layout of its inputs beat), so that the memory stays in one place across the cut."""
+    memory = MatrixView(scene.values("encoder.hook_out"), "M", palette.ENCODER, where="encoder output",
+                        row_labels=scene.labels("encoder", size), max_rows=rows, max_cols=cols)
+    stream = MatrixView(scene.values(f"decoder.blocks.{decoder_layer}.ln1.hook_out"), "X", palette.DECODER,
+                        where="decoder, after add & norm", row_labels=scene.labels("decoder", size),
+                        max_rows=rows, max_cols=cols)
+    return VGroup(memory, stream).arrange(RIGHT, buff=0.9, aligned_edge=UP)
