@@ -13,10 +13,10 @@ from manim import DOWN, LEFT, RIGHT, UP, Indicate, SurroundingRectangle, VGroup,
 from scenes.kit import palette
 from scenes.kit.animations import Appear, CrossFade, Vanish
 from scenes.kit.base import ReelScene
+from scenes.kit.choose import quote
 from scenes.kit.components import MatrixView, cell_width, formula, label
-from scenes.kit.manifest import format_value
 from scenes.kit.options import Layer
-from scenes.kit.stream import finish_swap, formula_where, line_up_cols, line_up_rows, quoted, range_phrase
+from scenes.kit.stream import finish_swap, fit_widest, formula_where, line_up_cols, line_up_rows
 
 SUM = r"X + \mathrm{Attn}(X)"
 
@@ -48,7 +48,8 @@ class AddNorm(ReelScene):
     # ------------------------------------------------------------------ beats
     def add_residual(self) -> None:
         with self.beat("residual sum"):
-            self.show_heading("Add: the input skips around attention", formula_where(SUM, self.where, X=palette.ENCODER))
+            self.show_heading("Add: the input skips around attention",
+                              formula_where(SUM, self.where, X=palette.ENCODER))
 
             def build(rows: int, cols: int) -> VGroup:
                 x = MatrixView(self.values(f"{self.p}.hook_resid_pre"), "X", palette.ENCODER,
@@ -61,7 +62,7 @@ class AddNorm(ReelScene):
                 line_up_rows(x, a, s)
                 return row
 
-            x, plus, a, eq, s = self.fit_folding(build, self.n, self.d_model)
+            x, plus, a, eq, s = fit_widest(build, self.n, self.d_model)
             self.play(Appear(x), run_time=self.timing.build)
             self.play(Appear(VGroup(plus, a)), run_time=self.timing.build)
             self.play(Appear(VGroup(eq, s)), run_time=self.timing.build)
@@ -131,17 +132,16 @@ class AddNorm(ReelScene):
             self.play(Appear(var), run_time=self.timing.build)
             t = self.trace
             v = t[f"{self.ln}.hook_var"]
-            self.say(f"Each row has its own mean and variance: the variances run {range_phrase(v, self.words)}.",
+            shown = [r for r in s.row_ids if r is not None]  # a long sentence folds: quote what is on screen
+            self.say(self.spread_sentence(v, shown),
                      pause=self.timing.read)
             # one row normalised, then the rest, in place
-            r0 = int(np.argmax(v))
-            if r0 not in s.row_ids:
-                r0 = 0
+            r0 = shown[int(np.argmax(v[shown]))]
             box = SurroundingRectangle(VGroup(s.row_cells(r0), mean.row_cells(r0), var.row_cells(r0)),
                                        color=palette.HIGHLIGHT, buff=0.06, stroke_width=3)
             self.play(Create(box), run_time=self.timing.fast)
             self.play(CrossFade(s.row_cells(r0), norm.row_cells(r0)), run_time=self.timing.build)
-            self.say(f"Row {quoted(self.words[r0])}: subtract its mean, divide by the square root of its variance.",
+            self.say(f"Row {quote(self.words[r0])}: subtract its mean, divide by the square root of its variance.",
                      pause=self.timing.fast)
             rest = [r for r in s.row_ids if r is not None and r != r0]
             self.play(Vanish(box), CrossFade(s.title, norm.title),
@@ -151,14 +151,19 @@ class AddNorm(ReelScene):
             self.play(Vanish(heading), run_time=self.timing.fast)
             self.drop_caption()
 
+    def spread_sentence(self, var: np.ndarray, shown: list[int]) -> str:
+        """Which shown row is the most spread out and which the least (in words: the digits are in the σ² column)."""
+        lo, hi = shown[int(np.argmin(var[shown]))], shown[int(np.argmax(var[shown]))]
+        of = "" if len(shown) == self.n else " shown"
+        return (f"Each row has its own mean and variance: of the rows{of}, {quote(self.words[hi])} is the most "
+                f"spread out, {quote(self.words[lo])} the least.")
+
     def normalized_sentence(self) -> str:
         t = self.trace
         xn = t[f"{self.ln}.hook_normalized"]
         m, v = xn.mean(-1), xn.var(-1)
         if np.all(np.abs(m) < 5e-3) and np.all(np.abs(v - 1) < 5e-3):
-            before = t[f"{self.ln}.hook_var"]
-            lo, hi = format_value(float(before.min())), format_value(float(before.max()))
-            return f"Now every row has mean 0 and variance 1: before, the variances ran from {lo} to {hi}."
+            return "Now every row has mean 0 and variance 1, however spread out it was before."
         return "Each row is now centred and scaled by its own spread."  # (eps dominates: a near-constant row)
 
     def gain_and_bias(self) -> None:
@@ -172,16 +177,19 @@ class AddNorm(ReelScene):
                               formula_where(r"Y = \gamma \odot \hat{X} + \beta", self.where))
             self.play(Appear(gamma), Appear(beta), run_time=self.timing.build)
             self.say(self.gain_sentence(), pause=self.timing.fast)
-            self.play(CrossFade(norm.entries, out.entries), CrossFade(norm.title, out.title), run_time=self.timing.build)
+            self.play(CrossFade(norm.entries, out.entries), CrossFade(norm.title, out.title),
+                      run_time=self.timing.build)
             finish_swap(self, norm, out)
             self.say("Each column is stretched by its gain and shifted by its bias: the same for every word.",
                      pause=self.timing.read)
             self.clear_stage()
 
     def gain_sentence(self) -> str:
+        """In words (the digits are in the γ and β rows): how far training moved the gains from 1."""
         w = self.trace.param(f"{self.ln}.w")
-        lo, hi = format_value(float(w.min())), format_value(float(w.max()))
-        return f"{self.d_model} gains, from {lo} to {hi}, and {self.d_model} biases, learned in training."
+        far = int((np.abs(w - 1) > 0.25).sum())
+        near = "all close to 1" if far == 0 else f"{far} of them far from 1"
+        return f"{self.d_model} gains and {self.d_model} biases, learned in training; the gains are {near}."
 
     def why(self) -> None:
         with self.beat("why"):

@@ -12,8 +12,9 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Create, RoundedRectangle, Surrou
 from scenes.kit import palette
 from scenes.kit.animations import Appear, Vanish
 from scenes.kit.base import ReelScene
+from scenes.kit.choose import quote
 from scenes.kit.components import MatrixView, cell_width, formula, label
-from scenes.kit.stream import ActivationMap, line_up_cols, memory_and_stream, quoted
+from scenes.kit.stream import ActivationMap, line_up_cols, memory_and_stream
 
 STEPS = ("self-attention", "add & norm", "feed-forward", "add & norm")
 
@@ -116,7 +117,7 @@ class EncoderStack(ReelScene):
                                 for k, v in enumerate(views)))
                 vecs.arrange(DOWN, buff=0.12)
                 line_up_cols(vecs[0], *vecs[1:])
-                word = label(f"the row of {quoted(self.words[w])}, {self.d_model} numbers", 22)
+                word = label(f"the row of {quote(self.words[w])}, {self.d_model} numbers", 22)
                 lower = VGroup(word, vecs).arrange(DOWN, buff=0.15)
                 return VGroup(maps, lower).arrange(DOWN, buff=0.4)
 
@@ -132,8 +133,12 @@ class EncoderStack(ReelScene):
             self.play(*(Create(b) for b in boxes), Appear(word), run_time=self.timing.fast)
             for v in vecs:
                 self.play(Appear(v), run_time=self.timing.fast)
-            self.say(f"Still the row of {quoted(self.words[w])}, but after {self.n_layers} blocks it also carries "
+            self.say(f"Still the row of {quote(self.words[w])}, but after {self.n_layers} blocks it also carries "
                      "what attention gathered from the other words.", pause=self.timing.look)
+            first, last = self.trace[self.stages[0]][w], self.trace[self.stages[-1]][w]
+            flipped = int((np.sign(first) != np.sign(last)).sum())
+            self.say(f"{flipped} of its {self.d_model} numbers changed sign from the input to the last block's output.",
+                     pause=self.timing.read)
             self.clear_stage()
 
     def blocks_sentence(self, steps: np.ndarray) -> str:
@@ -158,4 +163,6 @@ class EncoderStack(ReelScene):
             self.play(Create(arrow), Appear(note), run_time=self.timing.build)
             self.say(f"The encoder's output M, one row for each of the {self.n} English tokens: computed once, "
                      "read by the decoder at every step.", pause=self.timing.read)
+            self.say("Cross-attention takes it from here: M gives the keys and values, the decoder the queries.",
+                     pause=self.timing.read)
             self.clear_stage()

@@ -7,14 +7,15 @@ pattern over all d_ff units), × W_out + b_out = the output, back to d_model num
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, RIGHT, UP, Create, VGroup
+from manim import RIGHT, UP, Create, VGroup
 
 from scenes.kit import palette
 from scenes.kit.animations import Appear, CrossFade, Vanish
 from scenes.kit.base import ReelScene
+from scenes.kit.choose import quote
 from scenes.kit.components import MatrixView, WeightBlock, cell_width, formula
 from scenes.kit.options import Layer
-from scenes.kit.stream import ActivationMap, finish_swap, formula_where, mute_zeros, quoted
+from scenes.kit.stream import ActivationMap, finish_swap, formula_where, mute_zeros
 
 FFN = r"\mathrm{FFN}(y) = \max(0,\ y\,W_{\mathrm{in}} + b_{\mathrm{in}})\,W_{\mathrm{out}} + b_{\mathrm{out}}"
 
@@ -82,7 +83,8 @@ class FeedForward(ReelScene):
 
     def relu(self) -> None:
         with self.beat("relu", poster=True):
-            self.show_heading("ReLU: every negative becomes 0", formula_where(r"\mathrm{ReLU}(H) = \max(0, H)", self.where))
+            self.show_heading("ReLU: every negative becomes 0",
+                              formula_where(r"\mathrm{ReLU}(H) = \max(0, H)", self.where))
             pre_v, post_v = self.values(f"{self.m}.hook_pre"), self.values(f"{self.m}.hook_post")
             width = cell_width([pre_v, post_v], 2)
 
@@ -128,7 +130,7 @@ class FeedForward(ReelScene):
             units = f"1 of the {self.d_ff} units stays at 0 for every word"
         else:
             units = f"{silent} of the {self.d_ff} units stay at 0 for every word"
-        return first, f"{units}; {quoted(self.words[most])} keeps the most on: {int(on[most])} of {self.d_ff}."
+        return first, f"{units}; {quote(self.words[most])} keeps the most on: {int(on[most])} of {self.d_ff}."
 
     def contract(self) -> None:
         with self.beat("second layer"):

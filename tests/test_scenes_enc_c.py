@@ -8,12 +8,10 @@ three sentences are in tests/test_scenes.py, which covers every registered scene
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from scenes import scene_class
 from scenes.kit.framecheck import check_scene
-from scenes.kit.manifest import format_value
 
 from .conftest import SENTENCES
 
@@ -55,13 +53,14 @@ def test_add_norm_shows_each_rows_mean_and_variance(run):
         assert shown(scene, tensor), tensor
 
 
-def test_add_norm_captions_quote_the_real_spread(run):
+def test_add_norm_captions_name_the_most_and_least_spread_rows(run):
     scene = run("add_norm")
     var = scene.trace[f"encoder.blocks.{scene.opt['layer']}.ln1.hook_var"]
-    lo, hi = format_value(float(var.min())), format_value(float(var.max()))
+    words = scene.trace.tokens("encoder")
     text = " ".join(captions(scene))
-    assert f"from {lo}" in text and f"to {hi}" in text
-    assert "mean 0 and variance 1" in text  # true of hook_normalized: the caption checks before it says so
+    hi, lo = words[int(var.argmax())], words[int(var.argmin())]
+    assert f"\u201c{hi}\u201d is the most spread out, \u201c{lo}\u201d the least" in text
+    assert "mean 0 and variance 1" in text  # true of hook_normalized: the scene checks before it says so
 
 
 # --------------------------------------------------------------------------- feed_forward

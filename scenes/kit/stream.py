@@ -1,8 +1,10 @@
-"""Helpers for scenes about the residual stream: lining matrices up by rows and columns, and
-a few numbers-about-numbers that captions quote (each a statement about traced tensors).
+"""Helpers for scenes about the residual stream: lining matrices up by rows and columns, swapping
+numbers in place, activations as pictures, layouts that fit.
 
 A row of one matrix and the same row of another are the same token: `line_up_rows` puts
 them on one line; `line_up_cols` puts a vector's entries over the columns they act on.
+Captions say what the numbers show in words; the digits stay in the matrices, where the
+manifest records them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from manim import DOWN, RIGHT, UP, Rectangle, VGroup
 from . import layout, palette
 from .components import MatrixView, formula, label, shape_text
 from .glyphs import set_baseline
-from .manifest import format_value
 
 
 def line_up_rows(ref: MatrixView, *others: MatrixView) -> None:
@@ -26,17 +27,6 @@ def line_up_cols(ref: MatrixView, *others: MatrixView) -> None:
     """Shift `others` horizontally so that their columns stand over `ref`'s (same column width assumed)."""
     for other in others:
         other.shift((ref.brackets[0].get_right()[0] - other.brackets[0].get_right()[0]) * RIGHT)
-
-
-def quoted(word: str) -> str:
-    return f"\u201c{word}\u201d"
-
-
-def range_phrase(values: np.ndarray, words: list[str], decimals: int = 2) -> str:
-    """"from 0.71 (“cat”) to 1.15 (“fish”)": the smallest and largest entry of a per-token vector."""
-    lo, hi = int(np.argmin(values)), int(np.argmax(values))
-    return (f"from {format_value(float(values[lo]), decimals)} ({quoted(words[lo])}) "
-            f"to {format_value(float(values[hi]), decimals)} ({quoted(words[hi])})")
 
 
 def finish_swap(scene, old: MatrixView, new: MatrixView) -> None:
