@@ -1,0 +1,67 @@
+"""The decoder's scenes (issue 8): what each must show, read from its values manifest.
+
+Each scene runs once per sentence without writing video (`check_scene`), as in
+tests/test_scenes.py; the frame check itself is covered there for every registered scene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenes import scene_class
+from scenes.kit.framecheck import check_scene
+from scenes.kit.manifest import NEG_INF
+
+from .conftest import SENTENCES
+
+
+@pytest.fixture(scope="module")
+def run(traces_for):
+    done: dict = {}
+
+    def get(name: str, sentence: str | None = None):
+        if (name, sentence) not in done:
+            cls = scene_class(name)
+            done[name, sentence] = check_scene(cls, traces_for(sentence, cls.needs))
+        return done[name, sentence]
+
+    return get
+
+
+def records(scene, tensor: str | None = None) -> list[dict]:
+    values = scene.manifest.to_dict()["values"]
+    return [v for v in values if tensor is None or v["tensor"] == tensor]
+
+
+@pytest.mark.parametrize("sentence", ["default", "two_words"])
+def test_masked_attention_shows_minus_infinity_exactly_on_the_blocked_cells(run, sentence):
+    scene, problems = run("masked_attention", SENTENCES[sentence])
+    assert not problems
+    a = f"decoder.blocks.{scene.layer}.self_attn"
+    mask = scene.trace[f"{a}.hook_mask"]
+    assert mask.any(), "a causal mask blocks something"
+    inf = {tuple(v["index"]) for v in records(scene) if v["shown"] == NEG_INF}
+    # every −∞ is recorded against the unmasked scores, at a cell the mask blocks
+    assert all(v["tensor"] == f"{a}.hook_scores_scaled" for v in records(scene) if v["shown"] == NEG_INF)
+    assert all(h == scene.head and mask[r, c] for h, r, c in inf)
+    # and every blocked cell of the masked matrix on screen shows −∞ (none shows a number)
+    view = scene.masked
+    shown = [(r, c) for r in view.row_ids for c in view.col_ids if r is not None and c is not None]
+    assert inf == {(scene.head, r, c) for r, c in shown if mask[r, c]}
+    assert any(not mask[r, c] for r, c in shown), "the allowed cells keep their scores"
+    # after softmax the blocked cells are exact zeros, and they are shown as such
+    pattern = scene.trace[f"{a}.hook_pattern"][scene.head]
+    assert np.all(pattern[mask] == 0.0)
+    zeros = [v for v in records(scene, f"{a}.hook_pattern") if mask[tuple(v["index"][1:])]]
+    assert zeros and all(v["shown"] == "0.00" for v in zeros)
+
+
+def test_masked_attention_hands_its_output_to_cross_attention(run):
+    scene, _ = run("masked_attention", SENTENCES["default"])
+    p = f"decoder.blocks.{scene.layer}"
+    tensors = {v["tensor"] for v in records(scene)}
+    # its output, added to its input and normalised: the X whose rows are cross-attention's queries
+    assert {f"{p}.self_attn.hook_out", f"{p}.hook_resid_pre", f"{p}.ln1.hook_out", "encoder.hook_out"} <= tensors
+    assert {f"{p}.self_attn.hook_q", f"{p}.self_attn.hook_k", f"{p}.self_attn.hook_scores"} <= tensors
+    assert scene.beats[-1].name == "hand on"
