@@ -65,3 +65,28 @@ def test_masked_attention_hands_its_output_to_cross_attention(run):
     assert {f"{p}.self_attn.hook_out", f"{p}.hook_resid_pre", f"{p}.ln1.hook_out", "encoder.hook_out"} <= tensors
     assert {f"{p}.self_attn.hook_q", f"{p}.self_attn.hook_k", f"{p}.self_attn.hook_scores"} <= tensors
     assert scene.beats[-1].name == "hand on"
+
+
+@pytest.mark.parametrize("sentence", ["default", "two_words"])
+def test_output_softmax_shows_logits_and_probabilities_of_the_real_top_words(run, sentence):
+    scene, problems = run("output_softmax", SENTENCES[sentence])
+    assert not problems
+    probs, logits = scene.trace["unembed.hook_probs"], scene.trace["unembed.hook_logits"]
+    shown = {v["tensor"]: [] for v in records(scene)}
+    for v in records(scene):
+        shown[v["tensor"]].append(tuple(v["index"]))
+    assert shown.get("unembed.hook_logits") and shown.get("unembed.hook_probs")
+    assert "decoder.hook_out" in shown
+    # the bars: the row's most probable words, in order, each number from hook_probs at [row, word]
+    t, bars = scene.row, scene.bars
+    order = np.argsort(-probs[t], kind="stable")
+    assert bars.cols == [int(i) for i in order[:len(bars.cols)]]
+    assert len(bars.cols) >= 2
+    assert {(t, c) for c in bars.cols} <= set(shown["unembed.hook_probs"])
+    assert {(t, c) for c in bars.cols} <= set(shown["unembed.hook_logits"])
+    # the highlighted bar is the argmax: the predicted word
+    assert bars.cols[0] == int(probs[t].argmax()) == int(logits[t].argmax())
+    # the words are the model's: each row's predicted word spells the next token the decoder reads
+    words = scene.words
+    tgt = scene.tgt
+    assert [words[int(probs[r].argmax())] for r in range(len(tgt) - 1)] == tgt[1:]

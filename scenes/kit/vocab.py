@@ -8,7 +8,7 @@ each probability from the traced tensor it is given, never one it computed.
 from __future__ import annotations
 
 import numpy as np
-from manim import LEFT, RIGHT, UP, Line, Rectangle, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, VGroup
 
 from . import palette
 from .components import MatrixView, Values, WeightBlock, cell_width, label, number, shape_text, token
@@ -133,5 +133,24 @@ def key_labels(trace, stack: str = "decoder", size: float = 20) -> list[VGroup]:
     return [token(w, color, size) for w in trace.tokens(stack)]
 
 
-__all__ = ["ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights", "memory_and_stream",
+__all__ = ["vocabulary", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights", "memory_and_stream",
            "key_labels"]
+
+
+def vocabulary(trace) -> list[str]:
+    """The word of every vocabulary id (the columns of W_U, logits and probabilities).
+
+    A trace names its tokens but not the whole vocabulary, so the words come from the vocabulary
+    shipped beside the checkpoint (`assets/vocab.json`, read without PyTorch); it is checked
+    against the trace: the right size, and the trace's own ids spell its own tokens.
+    """
+    from model.tokenizer import Tokenizer
+
+    from .defaults import ASSETS
+
+    words = Tokenizer.load(ASSETS / "vocab.json").itos
+    ok = len(words) == trace.config["d_vocab"] and all(
+        [words[int(i)] for i in trace[f"{stack}.hook_tokens"]] == trace.tokens(stack) for stack in ("encoder", "decoder"))
+    if not ok:
+        raise ValueError("assets/vocab.json is not the vocabulary this trace was recorded with")
+    return list(words)
