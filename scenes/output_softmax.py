@@ -148,12 +148,15 @@ class OutputSoftmax(ReelScene):
             self.clear_stage()
 
     def describe(self, t: int, top: list[int]) -> str:
+        """In words, not digits: the digits are on screen, in the bars, where the manifest records them."""
         p = self.probs[t]
-        first, second = top[0], top[1]
-        lead = f"After {quote(self.tgt[t])} the most probable word is {quote(self.words[first])}: {p[first]:.2f}"
-        if p[first] > 0.9:
-            return f"{lead}; every other word shares what is left."
-        return f"{lead}, then {quote(self.words[second])} with {p[second]:.2f}: the model hesitates."
+        first, second = quote(self.words[top[0]]), quote(self.words[top[1]])
+        after = f"After {quote(self.tgt[t])}"
+        if p[top[0]] > 0.9:
+            return f"{after} the model gives almost all of its probability to {first}: the other words share what is left."
+        if p[top[0]] > 0.5:
+            return f"{after} most of the probability goes to {first}; {second} comes next."
+        return f"{after} the model hesitates: {first} comes first, but {second} is close behind."
 
     def classify(self) -> None:
         with self.beat("classify"):
@@ -184,7 +187,7 @@ class OutputSoftmax(ReelScene):
         T = len(top)
         sure = int((top > 0.9).sum())
         if sure == T:
-            return f"All {T} rows give their word more than 0.9: this model is sure of its translation."
+            return f"All {T} rows give almost all of their probability to one word: the model is sure of its translation."
         if sure == 0:
-            return f"None of the {T} rows gives its word more than 0.9: this translation is a guess."
-        return f"{sure} of the {T} rows give their word more than 0.9; the others hesitate."
+            return f"None of the {T} rows is sure of its word: this translation is a guess."
+        return f"{sure} of the {T} rows give almost all of their probability to one word; the others hesitate."

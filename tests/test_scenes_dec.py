@@ -90,3 +90,15 @@ def test_output_softmax_shows_logits_and_probabilities_of_the_real_top_words(run
     words = scene.words
     tgt = scene.tgt
     assert [words[int(probs[r].argmax())] for r in range(len(tgt) - 1)] == tgt[1:]
+
+
+def test_decoder_input_shows_the_shifted_tokens_embedded_with_positions(run):
+    scene, problems = run("decoder_input", SENTENCES["default"])
+    assert not problems
+    tensors = {v["tensor"] for v in records(scene)}
+    assert {"decoder.hook_embed", "decoder.hook_embed_scaled", "decoder.hook_pos_embed", "decoder.hook_input"} <= tensors
+    # every row shown belongs to the decoder's positions: <bos> + the translation, shifted right
+    T = len(scene.tgt)
+    assert scene.tgt[0] == "<bos>" and scene.trace.tokens("decoder")[1:] == scene.trace.output.split()[:T - 1]
+    assert all(v["index"][0] < T for v in records(scene, "decoder.hook_input"))
+    assert {0, T - 1} <= {v["index"][0] for v in records(scene, "decoder.hook_input")}

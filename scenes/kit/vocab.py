@@ -13,7 +13,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, VGroup
 from . import palette
 from .components import MatrixView, Values, WeightBlock, cell_width, label, number, shape_text, token
 from .glyphs import set_baseline
-from .layout import LABEL, NUMBER
+from .layout import LABEL, NUMBER, SMALL
 
 
 def top_k(row: np.ndarray, k: int) -> list[int]:
@@ -94,7 +94,7 @@ def vocab_matrix(values: Values, cols: list[int], name: str, words: list[str], c
                       max_cols=len(cols), decimals=decimals, col_width=width, show_shape=False)
     view.title.add(label(shape_text(*values.shape), LABEL, palette.MUTED))
     if where:
-        view.title.add(label(where, LABEL * 0.8, palette.MUTED))
+        view.title.add(label(where, SMALL, palette.MUTED))
     view.title.arrange(RIGHT, buff=0.25, aligned_edge=DOWN)
     view.title.next_to(VGroup(view.brackets, view.col_labels), UP, buff=0.15)
     more = label("\u22ef", NUMBER, palette.MUTED)
