@@ -102,3 +102,56 @@ def test_decoder_input_shows_the_shifted_tokens_embedded_with_positions(run):
     assert scene.tgt[0] == "<bos>" and scene.trace.tokens("decoder")[1:] == scene.trace.output.split()[:T - 1]
     assert all(v["index"][0] < T for v in records(scene, "decoder.hook_input"))
     assert {0, T - 1} <= {v["index"][0] for v in records(scene, "decoder.hook_input")}
+
+
+@pytest.mark.parametrize("sentence", ["default", "two_words"])
+def test_decoding_shows_each_steps_probabilities_and_cross_attention_row(run, sentence):
+    scene, problems = run("decoding", SENTENCES[sentence])
+    assert not problems
+    T = len(scene.tgt)
+    assert scene.shown_steps == list(range(T)), "one step per position, in order"
+    probs = records(scene, "unembed.hook_probs")
+    cross = records(scene, f"decoder.blocks.{scene.layer}.cross_attn.hook_pattern")
+    for t in range(T):
+        step_probs = {v["index"][1] for v in probs if v["index"][0] == t}
+        # the step's top words, the chosen one first among them
+        assert int(scene.trace["unembed.hook_probs"][t].argmax()) in step_probs
+        assert len(step_probs) >= 2
+        # the step's cross-attention row, from the scene's head
+        row = [v for v in cross if v["index"][:2] == [scene.head, t]]
+        assert row, f"step {t} shows no cross-attention row"
+    # the steps write the translation: each chosen word is the next token read, and the last ends it
+    words = scene.words
+    assert [words[c] for c in scene.choice[:-1]] == scene.tgt[1:]
+    assert scene.ended == (words[scene.choice[-1]] == "<eos>")
+
+
+@pytest.mark.parametrize("sentence", ["default", "two_words", "limit"])
+def test_step_by_step_decoding_equals_the_teacher_forced_trace_row_by_row(translator, traces_for, sentence):
+    """Why the decoding scene may read step t from row t of one trace: with the causal mask, running
+    the model on the prefix of step t gives row t of the trace on the whole translation."""
+    import torch
+
+    model, tok = translator
+    trace = traces_for(SENTENCES[sentence], ("translator",))["translator"]
+    src = torch.from_numpy(trace["encoder.hook_tokens"])[None]
+    tgt = torch.from_numpy(trace["decoder.hook_tokens"])[None]
+    T = tgt.shape[1]
+    n_layers = trace.config["n_layers"]["decoder"]
+    for t in range(T):
+        _, cache = model.run_with_cache(src, tgt[:, : t + 1])
+        step = {k: v[0].numpy() for k, v in cache.items()}
+        np.testing.assert_allclose(step["unembed.hook_logits"][t], trace["unembed.hook_logits"][t], atol=1e-4)
+        np.testing.assert_allclose(step["unembed.hook_probs"][t], trace["unembed.hook_probs"][t], atol=1e-5)
+        for layer in range(n_layers):
+            for attn in ("cross_attn", "self_attn"):
+                name = f"decoder.blocks.{layer}.{attn}.hook_pattern"
+                np.testing.assert_allclose(step[name][:, t], trace[name][:, t, : step[name].shape[-1]], atol=1e-5)
+                if attn == "self_attn":  # nothing past the prefix had any weight in the whole trace
+                    assert np.all(trace[name][:, t, t + 1:] == 0.0)
+        # greedy: the step's most probable word is the next token the trace reads
+        if t + 1 < T:
+            assert int(step["unembed.hook_probs"][t].argmax()) == int(tgt[0, t + 1])
+    # and the model's own greedy decoding wrote exactly this translation
+    out = model.greedy(src, tok.bos_id, tok.eos_id)[0]
+    assert out[: T - 1] == tgt[0, 1:].tolist()
