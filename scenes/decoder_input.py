@@ -177,7 +177,12 @@ class DecoderInput(ReelScene):
             e, plus, p, eq, x = self.parts
             self.turn(Vanish(VGroup(e, plus, p, eq)))
             self.title("Into the decoder: masked self-attention next")
-            self.play(Slide(x, layout.STAGE_CENTER), run_time=self.timing.move)
+            whole = self.fit_folding(
+                lambda r, c: MatrixView(self.values("decoder.hook_input"), "X", palette.DECODER, where="decoder input",
+                                        row_labels=self.rows(), max_rows=r, max_cols=c),
+                len(self.tgt), self.d_model)
+            self.play(Slide(x, whole.brackets, scale=whole.brackets.height / x.brackets.height), run_time=self.timing.move)
+            self.play(CrossFade(x, whole), run_time=self.timing.fast)  # its rows labelled again, unfolded where it fits
             self.say("Row t may use rows 0 to t only: the words written so far. The mask makes sure of that.",
                      pause=self.timing.read)
             self.clear_stage()
