@@ -7,11 +7,14 @@
     python render.py --scene cross_attention --still          # the poster frame as a PNG
     python render.py --scene cross_attention --beats          # the beats, their times, the poster
     python render.py --scene cross_attention --check          # the frame check, no video
+    python render.py --scene cross_attention --voice flite    # narrated: each caption spoken
+    python render.py --lecture --sentence "…" --out DIR       # every scene, narrated, into DIR/lecture.mp4
 
 For each scene NAME it writes DIR/NAME.mp4 (or NAME.png), DIR/NAME.trace.npz (the forward
 pass it shows), DIR/NAME.values.json (every number on screen) and DIR/NAME.beats.json
 (its beats and captions), as ../shared/CONTRACT.md fixes. A scene whose inputs did not
-change since the last render is not rendered again.
+change since the last render is not rendered again. `--lecture` (reel/lecture.py) joins
+every scene into one narrated video with chapters and subtitles.
 
 Options such as --layer and --head are declared by the scenes (scenes/kit/options.py):
 this file has no per-scene code.
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.errors import ArgumentParser, InputError, run_reporting_errors
+from reel.narration import VOICES, narrator_for
 
 ROOT = Path(__file__).resolve().parent
 QUALITIES = {  # our name → (Manim's preset, what it means)
@@ -42,7 +46,7 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
     "4k": ("fourk_quality", "2160p60"),
 }
 # Everything a clip depends on besides its trace and settings: the code that draws it.
-KEY_SOURCES = ("scenes/**/*.py", "model/tracefile.py", "model/files.py", "render.py")
+KEY_SOURCES = ("scenes/**/*.py", "reel/**/*.py", "model/tracefile.py", "model/files.py", "render.py")
 WORK_PREFIX = ".render-"
 
 
@@ -75,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
     p.add_argument("--force", action="store_true", help="render even if nothing changed")
+    p.add_argument("--voice", choices=VOICES, default=None,
+                   help="narrate the captions: flite (voice slt), espeak (espeak-ng) or none "
+                        "(default: none for --scene, flite for --lecture)")
+    p.add_argument("--captions", choices=("on", "off"), default=None,
+                   help="draw the captions in the picture (default: on for --scene, off for --lecture, "
+                        "whose subtitles carry them)")
+    p.add_argument("--lecture", action="store_true",
+                   help="every scene in teaching order, narrated, into DIR/lecture.mp4 with chapters and subtitles")
+    p.add_argument("--scenes", metavar="A,B", help="with --lecture: only these scenes (still in teaching order)")
+    p.add_argument("--jobs", type=int, metavar="N", help="with --lecture: scenes rendered at once (default: the cores)")
     return p
 
 
@@ -109,6 +123,9 @@ class Settings:
     fps: int | None = None
     still: str | None = None  # None: a video; "": the poster frame; "NAME": that beat's frame
     force: bool = False
+    voice: str = "none"  # the narration's --voice (reel/narration.py)
+    captions: bool = True  # draw the captions in the picture
+    progress: bool = True  # Manim's progress bar on a terminal (off when scenes render in parallel)
 
 
 def code_digest() -> str:
@@ -126,8 +143,12 @@ def render_key(cls, traces: dict, options: dict, settings: Settings) -> str:
     import numpy as np
 
     h = hashlib.sha256(code_digest().encode())
-    h.update(json.dumps([manim.__version__, settings.quality, settings.fps, settings.still, options, cls.__name__],
-                        sort_keys=True).encode())
+    h.update(json.dumps([manim.__version__, settings.quality, settings.fps, settings.still, options, cls.__name__,
+                         settings.voice, settings.captions], sort_keys=True).encode())
+    if settings.voice != "none" and settings.still is None:  # the voice's program and version
+        from reel.narration import ENGINES
+
+        h.update(json.dumps(ENGINES[settings.voice]().key(), sort_keys=True).encode())
     for name in sorted(traces):
         t = traces[name]
         h.update(json.dumps(t.meta, sort_keys=True).encode())
@@ -180,7 +201,7 @@ def manim_settings(settings: Settings, work: Path, name: str) -> dict:
         "output_file": name,
         "disable_caching": True,
         "verbosity": "WARNING",
-        "progress_bar": "display" if sys.stderr.isatty() else "none",
+        "progress_bar": "display" if settings.progress and sys.stderr.isatty() else "none",
         "write_to_movie": not still,
         "save_last_frame": still,  # a still skips drawing every frame; the scene keeps the one frame asked for
         "max_inflight_encoders": 2,  # encode one animation while the next is drawn: two cores, both busy
@@ -203,10 +224,9 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     key = render_key(cls, traces, opts, settings)
     files = outputs(cls, out, settings)
     key_file = out / f".{name}.render-key"
-    if (not settings.force and all(p.exists() for p in files.values()) and key_file.exists()
-            and key_file.read_text() == key):
+    if not settings.force and up_to_date(files, key_file, key):
         log(f"{name}: nothing changed since the last render; kept {files['movie']}")
-        return {"skipped": True, "files": files}
+        return {"skipped": True, "files": files, "key": key}
 
     _, label = QUALITIES[settings.quality]
     fps = f"@{settings.fps}fps" if settings.fps else ""
@@ -215,7 +235,9 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     work = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}{WORK_PREFIX}{os.getpid()}-"))
     try:
         with tempconfig(manim_settings(settings, work, name)):
-            scene = cls(traces={m: traces[m] for m in cls.needs}, options=opts, still_beat=settings.still or None)
+            narrator = narrator_for(settings.voice) if settings.still is None else None
+            scene = cls(traces={m: traces[m] for m in cls.needs}, options=opts, still_beat=settings.still or None,
+                        narrator=narrator, captions=settings.captions)
             scene.render()
             duration = scene.renderer.time
             produced = None if settings.still is not None else Path(scene.renderer.file_writer.movie_file_path)
@@ -240,9 +262,17 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     what = "poster frame" if settings.still == "" else (f"frame of beat {settings.still!r}" if settings.still else
                                                           f"{duration:.1f} s of video")
     traces_written = ", ".join(files[f"trace:{m}"].name for m in cls.needs)
+    spoken = (f"; narration: {narrator.synthesised} sentences synthesised, {narrator.reused} from the cache"
+              if narrator is not None else "")
     log(f"{name}: wrote {files['movie']} ({what}), {files['values'].name} ({len(scene.manifest)} values), "
-        f"{files['beats'].name} ({len(scene.beats)} beats), {traces_written} in {secs:.1f} s")
-    return {"skipped": False, "files": files, "duration": duration, "seconds": secs}
+        f"{files['beats'].name} ({len(scene.beats)} beats), {traces_written} in {secs:.1f} s{spoken}")
+    return {"skipped": False, "files": files, "duration": duration, "seconds": secs, "key": key,
+            "synthesised": narrator.synthesised if narrator is not None else 0}
+
+
+def up_to_date(files: dict[str, Path], key_file: Path, key: str) -> bool:
+    """Every output is there and was rendered from exactly these inputs."""
+    return all(p.exists() for p in files.values()) and key_file.exists() and key_file.read_text() == key
 
 
 def dry_run(name: str, traces: dict, given: dict, check: bool) -> tuple:
@@ -267,6 +297,13 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_scenes())
         return 0
+    if args.lecture:
+        from reel.lecture import run_lecture
+
+        return run_lecture(args)
+    for flag in ("scenes", "jobs"):
+        if getattr(args, flag) is not None:
+            raise InputError(f"--{flag} goes with --lecture")
     if not args.scene:
         raise InputError("name a scene with --scene NAME (or --list to see them)")
     if args.fps is not None and not 1 <= args.fps <= 120:
@@ -309,7 +346,11 @@ def run(args: argparse.Namespace) -> int:
                 failed += bool(problems)
         return 1 if failed else 0
 
-    settings = Settings(args.quality, args.fps, args.still, args.force)
+    voice = args.voice or "none"
+    if voice != "none" and args.still is None:
+        require("ffmpeg")
+        narrator_for(voice)  # its program is installed, before anything is written
+    settings = Settings(args.quality, args.fps, args.still, args.force, voice, args.captions != "off")
     out.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     if not os.access(out, os.W_OK):
         raise InputError(f"cannot write to {out}")

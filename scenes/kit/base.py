@@ -70,8 +70,10 @@ class ReelScene(Scene):
     options: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, traces: dict[str, Trace] | None = None, options: dict | None = None,
-                 observer=None, still_beat: str | None = None, **kwargs):
+                 observer=None, still_beat: str | None = None, narrator=None, captions: bool = True, **kwargs):
         self.traces = traces
+        self.narrator = narrator  # reel.narration.Narrator: speaks each caption (None: silent)
+        self.captions = captions  # False: captions are spoken and recorded but not drawn (subtitles carry them)
         self.given_options = dict(options or {})
         self.timing = Timing()
         self.beats: list[Beat] = []
@@ -99,6 +101,11 @@ class ReelScene(Scene):
 
     def tear_down(self) -> None:
         end = self.renderer.time
+        writer = getattr(self.renderer, "file_writer", None)
+        if self.narrator is not None and writer is not None and getattr(writer, "includes_sound", False):
+            from pydub import AudioSegment
+
+            writer.add_audio_segment(AudioSegment.silent(0), time=end)  # the sound lasts as long as the picture
         if self.beats and (self.beats[-1].end is None or self.beats[-1].end < end):
             self.beats[-1].end = end
         if self.observer is not None:
@@ -172,17 +179,32 @@ class ReelScene(Scene):
             self.observer.beat_ended(self, beat)
 
     def say(self, text: str, pause: float | None = None) -> None:
-        """Show one sentence at the bottom (replacing the last), then pause for reading."""
-        new = caption(text).to_edge(DOWN, buff=layout.CAPTION_BUFF)
+        """Show one sentence at the bottom (replacing the last), then pause for reading.
+
+        With a narrator the sentence is spoken first and measured: its sound starts as the
+        caption appears, and the pause lasts at least until the speech has ended (plus a gap).
+        """
+        speech = self.narrator.speak(text) if self.narrator is not None else None
         if self._caption is not None:  # one after the other: two captions never overlap
             self.play(Vanish(self._caption, run_time=self.timing.swap))
-            self._caption_ended()
+        self._caption_ended()
         record = Caption(text, self.renderer.time)
         if self.beats and self.beats[-1].end is None:
             self.beats[-1].captions.append(record)
-        self.play(Appear(new, run_time=self.timing.swap))
-        self._caption, self._caption_record = new, record
-        self.wait(self.timing.read if pause is None else pause)
+        if speech is not None:
+            self.add_sound(str(speech.path))
+            record.cues = [(piece, record.start + a) for piece, a, _ in speech.parts]
+        if self.captions:
+            new = caption(text).to_edge(DOWN, buff=layout.CAPTION_BUFF)
+            self.play(Appear(new, run_time=self.timing.swap))
+            self._caption = new
+        self._caption_record = record
+        pause = self.timing.read if pause is None else pause
+        if speech is not None:
+            from reel.narration import GAP
+
+            pause = max(pause, record.start + speech.duration + GAP - self.renderer.time)
+        self.wait(pause)
 
     def _caption_ended(self) -> None:
         if self._caption_record is not None:
@@ -192,7 +214,7 @@ class ReelScene(Scene):
     def drop_caption(self) -> None:
         if self._caption is not None:
             self.play(Vanish(self._caption, run_time=self.timing.fast))
-            self._caption_ended()
+        self._caption_ended()
 
     def clear_stage(self, *keep) -> None:
         """Fade out everything but `keep`, the caption included."""
@@ -200,7 +222,7 @@ class ReelScene(Scene):
         gone = [m for m in self.mobjects if id(m) not in keep_ids]
         if gone:
             self.play(*(Vanish(m, run_time=self.timing.fast) for m in gone))
-        if self._caption is not None and id(self._caption) not in keep_ids:
+        if self._caption is None or id(self._caption) not in keep_ids:
             self._caption_ended()
 
     # --- layout -----------------------------------------------------------------

@@ -21,6 +21,7 @@ class Caption:
     text: str
     start: float
     end: float | None = None
+    cues: list[tuple[str, float]] | None = None  # narrated: (subtitle piece, when its speech starts)
 
 
 @dataclass
@@ -38,6 +39,13 @@ def _t(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
 
 
+def _caption(c: Caption, b: Beat) -> dict:
+    rec = {"text": c.text, "start": _t(c.start), "end": _t(c.end if c.end is not None else b.end)}
+    if c.cues:  # narrated: where each subtitle piece's speech starts (reel/subtitles.py)
+        rec["cues"] = [{"text": text, "start": _t(start)} for text, start in c.cues]
+    return rec
+
+
 def beats_dict(scene: str, beats: list[Beat], duration: float) -> dict:
     out = []
     for b in beats:
@@ -46,8 +54,7 @@ def beats_dict(scene: str, beats: list[Beat], duration: float) -> dict:
             "start": _t(b.start),
             "end": _t(b.end),
             "rest": _t(b.rest),
-            "captions": [{"text": c.text, "start": _t(c.start), "end": _t(c.end if c.end is not None else b.end)}
-                         for c in b.captions],
+            "captions": [_caption(c, b) for c in b.captions],
         }
         if b.poster:
             rec["poster"] = True

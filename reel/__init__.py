@@ -1,0 +1,9 @@
+"""What turns rendered scenes into something to publish: narration, subtitles, the whole lecture.
+
+- `narration.py` — speech engines (flite, espeak-ng) behind one small interface, the
+  `Narrator` a scene speaks its captions through, and the speech cache;
+- `subtitles.py` — cue texts (at most two lines of about 42 characters), SRT and WebVTT;
+- `lecture.py` — `render.py --lecture`: every scene in teaching order, rendered in parallel
+  and cached, joined into one video with chapters and subtitles;
+- `listen.py` — intelligibility: speech recognised by PocketSphinx, word error rate.
+"""
