@@ -46,7 +46,8 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
     "4k": ("fourk_quality", "2160p60"),
 }
 # Everything a clip depends on besides its trace and settings: the code that draws it.
-KEY_SOURCES = ("scenes/**/*.py", "reel/**/*.py", "model/tracefile.py", "model/files.py", "render.py")
+KEY_SOURCES = ("scenes/**/*.py", "reel/narration.py", "reel/subtitles.py", "model/tracefile.py", "model/files.py",
+               "render.py")
 WORK_PREFIX = ".render-"
 
 

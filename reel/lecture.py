@@ -135,6 +135,7 @@ def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) 
     from render import code_digest
 
     h = hashlib.sha256(code_digest().encode())
+    h.update(Path(__file__).read_bytes())
     h.update(json.dumps([scene_keys, titles, settings.voice, settings.captions, settings.quality, settings.fps]).encode())
     return h.hexdigest()
 
@@ -164,6 +165,7 @@ def run_lecture(args) -> int:
     from scenes.kit.options import resolve_options
     from scenes.kit.tools import require
 
+    start = time.perf_counter()
     if args.scene or args.still is not None or args.beats or args.check:
         raise InputError("--lecture renders every scene as a video: leave out --scene, --still, --beats and --check")
     if args.fps is not None and not 1 <= args.fps <= 120:
@@ -203,7 +205,6 @@ def run_lecture(args) -> int:
     render.clean_stale_work(clips)
     render.clean_stale_work(out)
 
-    start = time.perf_counter()
     keys: dict[str, str] = {}
     for name, cls in classes.items():  # what has not changed is not even handed to a worker
         key = render.render_key(cls, {m: traces[m] for m in cls.needs}, resolve_options(cls, per_scene[name], traces),

@@ -1,0 +1,97 @@
+"""Is the narration understood, and in step with its subtitles? PocketSphinx listens, cue by cue.
+
+    from reel.listen import cue_wer
+    report = cue_wer("DIR/lecture.mp4", "DIR/lecture.srt", first=8)
+    report["wer"]          # word errors ÷ words said, over the cues listened to
+
+Each cue's stretch of the soundtrack is cut out at its subtitle times and recognised on
+its own (PocketSphinx's English model, shipped in its wheel; a development dependency).
+A voice nobody understands fails, and so do subtitles out of step with the speech: a
+cue's words are then not in its stretch of sound.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+RATE = 16000  # PocketSphinx's English model hears 16 kHz mono
+PAD = 0.25  # seconds of silence around each piece: the recogniser needs some before the first word to settle
+
+
+def words(text: str) -> list[str]:
+    """The words of a caption as a recogniser writes them: spelled-out symbols and numbers, no punctuation."""
+    from reel.narration import spoken
+
+    text = spoken(text).lower()
+    text = re.sub(r"\d+", lambda m: " " + number_words(int(m.group())) + " ", text)
+    return re.findall(r"[a-z]+(?:'[a-z]+)?", text)
+
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+       "seventeen eighteen nineteen".split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    if n < 20:
+        return ONES[n]
+    if n < 100:
+        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+    if n < 1000:
+        return ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + number_words(n % 100))
+    return " ".join(ONES[int(d)] for d in str(n))
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def pcm(media: str | Path, start: float, end: float) -> bytes:
+    """16-bit mono 16 kHz samples of `media` from `start` to `end` seconds."""
+    r = subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{start:.3f}", "-to", f"{end:.3f}", "-i", str(media),
+                        "-vn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "-"], capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.decode(errors="replace").strip())
+    return r.stdout
+
+
+class Listener:
+    def __init__(self) -> None:
+        from pocketsphinx import Decoder
+
+        self.decoder = Decoder(samprate=RATE, logfn="/dev/null")
+
+    def hear(self, samples: bytes) -> str:
+        d = self.decoder
+        silence = bytes(2 * int(RATE * PAD))
+        d.start_utt()
+        d.process_raw(silence + samples + silence, full_utt=True)
+        d.end_utt()
+        hyp = d.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+
+def cue_wer(media: str | Path, srt_path: str | Path, first: int | None = None, listener: Listener | None = None) -> dict:
+    """Recognise each subtitle cue's stretch of sound; the word error rate over them, and each cue's result."""
+    import srt
+
+    cues = list(srt.parse(Path(srt_path).read_text(encoding="utf-8")))[:first]
+    listener = listener or Listener()
+    errors = total = 0
+    heard = []
+    for cue in cues:
+        said = words(cue.content.replace("\n", " "))
+        got = listener.hear(pcm(media, cue.start.total_seconds(), cue.end.total_seconds())).split()
+        e = edit_distance(said, got)
+        errors += e
+        total += len(said)
+        heard.append({"start": cue.start.total_seconds(), "end": cue.end.total_seconds(), "said": " ".join(said),
+                      "heard": " ".join(got), "errors": e})
+    return {"wer": errors / max(total, 1), "words": total, "cues": heard}
