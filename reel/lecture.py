@@ -296,20 +296,27 @@ def render_needs(name: str) -> tuple[str, ...]:
 
 
 def _interrupt(pool: cf.ProcessPoolExecutor, futures: dict) -> None:
-    """Stop: queued scenes are cancelled, running ones are interrupted (they clean up their work folders)."""
+    """Stop: queued scenes are cancelled, running ones interrupted (they clean up their work folders).
+
+    Ctrl-C at a terminal reaches the workers too; a worker still busy two seconds later (the
+    parent alone was signalled) is sent SIGINT. One that does not stop is terminated: the work
+    folder it leaves is removed by the next run.
+    """
     for f in futures:
         f.cancel()
+    running = [f for f in futures if not f.done()]
+    cf.wait(running, timeout=2.0)
     procs = list(getattr(pool, "_processes", {}).values())  # the executor's workers (CPython keeps them here)
-    for p in procs:
-        if p.is_alive():
-            os.kill(p.pid, signal.SIGINT)
-    deadline = time.monotonic() + 20
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-    for p in procs:
-        if p.is_alive():  # a worker that did not stop: its work folder is cleaned up by the next run
-            p.terminate()
+    if any(not f.done() for f in running):
+        for p in procs:
+            if p.is_alive():
+                os.kill(p.pid, signal.SIGINT)  # an idle worker ignores it
+        cf.wait(running, timeout=20.0)
     pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(5.0)
+        if p.is_alive():
+            p.terminate()
 
 
 def _n(count: int, word: str) -> str:

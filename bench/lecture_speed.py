@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""How fast does `render.py --lecture` make a lecture? Prints a table; never fails on a missed target.
+
+    python bench/lecture_speed.py                 # 480p15, 1080p30, then an unchanged 480p15 re-run
+    python bench/lecture_speed.py --only low      # just the quick part
+    python bench/lecture_speed.py --scenes a,b    # a subset of the scenes (default: every one written)
+    python bench/lecture_speed.py --wer           # also the narration's word error rate (PocketSphinx)
+
+Each lecture runs render.py as a user would (a fresh process, a temporary --out folder,
+`--force` so no earlier render is reused; the speech cache stays warm, as it would be
+for a teacher re-rendering). Figures: wall-clock time, the lecture's length (ffprobe)
+and their ratio, against the targets below, and the unchanged re-run against the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_LOW = 0.3  # render seconds per second of lecture at 480p15
+TARGET_HIGH = 0.7  # … at 1080p30 on 2 cores
+TARGET_RERUN = 0.1  # an unchanged re-run, as a fraction of the first run
+
+
+def run(out: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
+    cmd = [sys.executable, "render.py", "--lecture", "--out", str(out), *args]
+    start = time.perf_counter()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return time.perf_counter() - start, r
+
+
+def seconds_of(movie: Path) -> float | None:
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(movie)],
+                       capture_output=True, text=True)
+    try:
+        return float(json.loads(r.stdout)["format"]["duration"])
+    except (ValueError, KeyError):
+        return None
+
+
+def failed(r: subprocess.CompletedProcess) -> str:
+    lines = (r.stderr or r.stdout).strip().splitlines()
+    return f"exit {r.returncode}: {lines[-1] if lines else '(no output)'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--only", choices=["low"], help="run only the 480p15 lecture and its re-run")
+    p.add_argument("--scenes", help="only these scenes (default: every scene written)")
+    p.add_argument("--jobs", type=int, help="scenes at once (default: the cores)")
+    p.add_argument("--wer", action="store_true", help="also recognise the 480p15 narration and print its WER")
+    args = p.parse_args(argv)
+    extra = (["--scenes", args.scenes] if args.scenes else []) + (["--jobs", str(args.jobs)] if args.jobs else [])
+
+    rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict
+    verdict = lambda value, target: "ok" if value <= target else "MISSED"  # noqa: E731
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="lecture-speed-") as tmp:
+        runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
+        if args.only != "low":
+            runs.append(("1080p30", ["--quality", "high", "--fps", "30"], TARGET_HIGH, Path(tmp, "high")))
+        for label, opts, target, out in runs:
+            print(f"rendering the lecture at {label} …", file=sys.stderr, flush=True)
+            wall, r = run(out, *opts, *extra, "--force")
+            if r.returncode != 0:
+                rows.append((f"lecture {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r)))
+                continue
+            video = seconds_of(out / "lecture.mp4")
+            ratio = wall / video if video else float("nan")
+            rows.append((f"lecture {label}", f"{wall:.1f} s", f"{video:.1f} s", f"{ratio:.2f}", f"≤ {target:.1f}",
+                         verdict(ratio, target)))
+            if label == "480p15":
+                print("re-running it with nothing changed …", file=sys.stderr, flush=True)
+                wall2, r2 = run(out, *opts, *extra)
+                if r2.returncode != 0:
+                    note = failed(r2)
+                elif "lecture: nothing changed" not in r2.stdout:
+                    note = "RENDERED AGAIN (not skipped)"
+                else:
+                    note = verdict(wall2 / wall, TARGET_RERUN)
+                rows.append(("re-run 480p15, unchanged", f"{wall2:.1f} s", "-", f"{wall2 / wall:.2f} of the first",
+                             f"≤ {TARGET_RERUN:.1f}", note))
+                if args.wer:
+                    from reel.listen import cue_wer
+
+                    report = cue_wer(out / "lecture.mp4", out / "lecture.srt")
+                    rows.append(("narration WER (PocketSphinx)", "-", f"{report['words']} words", f"{report['wer']:.2f}",
+                                 "≤ 0.35", verdict(report["wer"], 0.35)))
+
+    head = ("", "wall time", "video", "ratio", "target", "verdict")
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
+    print(fmt.format(*head).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(fmt.format(*row).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Narration and subtitles without rendering: the speech cache, levelling, cue texts, chapters, file formats."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from reel import subtitles
+from reel.lecture import Chapter, chapters_for, chapters_txt, clock, ffmetadata
+from reel.narration import GAP, TARGET_DBFS, Espeak, Flite, Narrator, engine, spoken
+from reel.subtitles import LINE, LINES, Cue, cue_texts, tidy, wrap
+
+needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (make setup)")
+
+LONG = ("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream, "
+        "which carries every French position forward to the next layer and finally to the output words.")
+
+
+class Counting:
+    """An engine that counts what it is asked to say (wrapping a real one)."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.calls = inner, inner.name, []
+
+    def key(self):
+        return self.inner.key()
+
+    def synthesise(self, text, wav):
+        self.calls.append(text)
+        self.inner.synthesise(text, wav)
+
+
+# ----------------------------------------------------------------------------- subtitles
+@pytest.mark.parametrize("text", ["Short.", LONG, "word " * 60, "x" * 100, LONG.replace(",", "")])
+def test_cue_texts_fit_two_lines_and_keep_every_word(text):
+    pieces = cue_texts(text)
+    assert " ".join(pieces).split() == text.split()
+    for p in pieces:
+        lines = wrap(p)
+        assert len(lines) <= LINES or len(p.split()) == 1, lines
+        assert all(len(line) <= LINE or " " not in line for line in lines), lines
+
+
+def test_cue_texts_cut_at_a_comma_near_the_middle():
+    pieces = cue_texts("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream.")
+    assert pieces == ["Side by side, the heads' outputs are mixed by one more matrix,", "then added back to the decoder's stream."]
+
+
+def test_silent_captions_are_divided_by_their_characters():
+    caption = {"text": LONG, "start": 10.0, "end": 30.0}
+    cues = subtitles.caption_cues(caption, offset=100.0)
+    assert len(cues) > 1 and cues[0].start == 110.0 and cues[-1].end == 130.0
+    for a, b in zip(cues, cues[1:]):
+        assert a.end == b.start
+    lengths = [c.end - c.start for c in cues]
+    chars = [len(c.text) for c in cues]
+    for d, n in zip(lengths, chars):
+        assert abs(d / 20.0 - n / sum(chars)) < 1e-9
+
+
+def test_narrated_captions_use_the_recorded_cue_starts():
+    caption = {"text": "a, b", "start": 1.0, "end": 9.0, "cues": [{"text": "a,", "start": 1.0}, {"text": "b", "start": 4.5}]}
+    assert subtitles.caption_cues(caption, 2.0) == [Cue(3.0, 6.5, "a,"), Cue(6.5, 11.0, "b")]
+
+
+def test_tidy_leaves_no_zero_length_or_overlapping_cue():
+    cues = [Cue(0.0, 2.0, "a"), Cue(1.5, 3.0, "b"), Cue(3.0, 3.0, "c"), Cue(5.0, 5.05, "d"), Cue(7.0, 9.0, "e")]
+    out = tidy(cues)
+    assert " ".join(c.text for c in out).split() == ["a", "b", "c", "d", "e"]
+    for c in out:
+        assert c.end - c.start >= subtitles.MIN_CUE
+    for a, b in zip(out, out[1:]):
+        assert a.end <= b.start
+
+
+def test_srt_and_vtt_round_trip():
+    import srt
+
+    cues = [Cue(0.5, 2.25, "Row \u201cchat\u201d meets column \u201cblack\u201d: a large dot product is a good match."),
+            Cue(3723.5, 3725.0, "a <b> & c --> d")]
+    parsed = list(srt.parse(subtitles.srt_text(cues)))
+    assert [p.start.total_seconds() for p in parsed] == [0.5, 3723.5]
+    assert [p.end.total_seconds() for p in parsed] == [2.25, 3725.0]
+    assert parsed[0].content.split() == cues[0].text.split() and len(parsed[0].content.splitlines()) == 2
+    vtt = subtitles.vtt_text(cues)
+    assert vtt.startswith("WEBVTT\n\n00:00:00.500 --> 00:00:02.250\n")
+    assert "01:02:03.500 --> 01:02:05.000\na &lt;b> &amp; c \u2192 d\n" in vtt
+
+
+# ----------------------------------------------------------------------------- chapters
+def test_chapters_start_at_zero_and_short_ones_join_a_neighbour():
+    ch = chapters_for(["A", "B", "C", "D"], [30.0, 4.0, 65.0, 12.0])
+    assert ch == [Chapter(0.0, 34.0, "A \u00b7 B"), Chapter(34.0, 99.0, "C"), Chapter(99.0, 111.0, "D")]
+    assert chapters_txt(ch) == "0:00 A \u00b7 B\n0:34 C\n1:39 D\n"
+    assert chapters_for(["A", "B"], [5.0, 30.0]) == [Chapter(0.0, 35.0, "A \u00b7 B")]
+    assert clock(3723.9) == "1:02:03" and clock(59.99) == "0:59"
+
+
+def test_ffmetadata_has_a_timebase_and_escapes_titles():
+    text = ffmetadata([Chapter(0.0, 12.5, "a=b; #c\\d")], "t")
+    assert text.startswith(";FFMETADATA1\n")
+    assert "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=12500\ntitle=a\\=b\\; \\#c\\\\d\n" in text
+
+
+# ----------------------------------------------------------------------------- speech
+def test_symbols_are_spoken_as_words():
+    assert spoken("One key for each English word: 9 \u00d7 8.") == "One key for each English word: 9 by 8."
+    assert spoken("Divided by \u221a8, \u201cchat\u201d \u2192 <eos>") == "Divided by root 8, chat to end of sentence"
+
+
+def test_unknown_voice_and_missing_program(monkeypatch):
+    from model.errors import InputError
+    from scenes.kit.tools import MissingTool
+
+    with pytest.raises(InputError, match="unknown voice"):
+        engine("piper")
+    assert engine("none") is None
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(MissingTool, match="flite"):
+        engine("flite")
+    with pytest.raises(MissingTool, match="espeak-ng"):
+        engine("espeak")
+
+
+@needs_flite
+def test_speech_is_cached_by_text_and_voice(tmp_path):
+    from pydub import AudioSegment
+
+    first = Counting(Flite())
+    n = Narrator(first, cache=tmp_path)
+    a = n.speak("Every query meets every key.")
+    assert first.calls == ["Every query meets every key."] and n.synthesised == 1
+    again = Narrator(Counting(Flite()), cache=tmp_path)  # another process, the same cache
+    b = again.speak("Every query meets every key.")
+    assert again.engine.calls == [] and again.reused == 1 and (b.path, b.duration) == (a.path, a.duration)
+    other = Narrator(Counting(Flite(voice="rms")), cache=tmp_path)  # a change of voice speaks again
+    c = other.speak("Every query meets every key.")
+    assert other.engine.calls and c.path != a.path
+    sound = AudioSegment.from_wav(a.path)
+    assert abs(sound.duration_seconds - a.duration) < 0.01 and 1.0 < a.duration < 5.0
+    assert abs(sound.dBFS - TARGET_DBFS) < 0.5 and sound.max_dBFS < -0.9
+
+
+@needs_flite
+def test_a_long_caption_is_spoken_cue_by_cue(tmp_path):
+    from pydub import AudioSegment
+
+    eng = Counting(Flite())
+    speech = Narrator(eng, cache=tmp_path).speak(LONG)
+    assert [p[0] for p in speech.parts] == cue_texts(LONG) == eng.calls
+    for (_, a0, a1), (_, b0, _) in zip(speech.parts, speech.parts[1:]):
+        assert abs(b0 - a1 - GAP) < 0.002  # one gap between pieces
+    assert speech.parts[0][1] == 0.0 and abs(speech.parts[-1][2] - speech.duration) < 0.002
+    sound = AudioSegment.from_wav(speech.path)
+    for _, a, b in speech.parts:  # words in each piece, silence in each gap
+        assert sound[int(a * 1000):int(b * 1000)].dBFS > -30
+    for (_, _, a1), (_, b0, _) in zip(speech.parts, speech.parts[1:]):
+        assert sound[int(a1 * 1000) + 20:int(b0 * 1000) - 20].dBFS < -60
+
+
+@needs_flite
+def test_the_cache_is_bounded_but_keeps_what_was_just_used(tmp_path):
+    n = Narrator(Flite(), cache=tmp_path, max_bytes=10**9)
+    old = [n.speak(f"Sentence number {i}.") for i in range(4)]
+    long_ago = time.time() - 7200
+    for s in old[:3]:
+        os.utime(s.path, (long_ago, long_ago))
+    size = sum(p.stat().st_size for p in tmp_path.glob("*.wav"))
+    n.max_bytes = size  # the next entry is over the bound: the oldest go, never the recent ones
+    fresh = n.speak("One more sentence.")
+    left = {p.name for p in tmp_path.glob("*.wav")}
+    assert fresh.path.name in left and old[3].path.name in left
+    assert len(left & {s.path.name for s in old[:3]}) < 3
+    assert sum(p.stat().st_size for p in tmp_path.glob("*.wav")) <= size
+    for p in tmp_path.glob("*.json"):  # no metadata is left without its sound
+        assert p.with_suffix(".wav").exists()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_espeak_speaks_too(tmp_path):
+    s = Narrator(Espeak(), cache=tmp_path).speak("Softmax along each row.")
+    assert 0.5 < s.duration < 5 and Path(s.path).stat().st_size > 10_000
