@@ -257,7 +257,8 @@ def test_an_interrupted_lecture_leaves_nothing_broken_and_resumes(tmp_path):
     assert p.returncode == 130, (p.returncode, "".join(lines), stderr)
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert not (out / "lecture.mp4").exists()
-    assert not [q.name for q in out.rglob("*") if ".render-" in q.name or q.name.endswith(".part")]
+    left = [q.name for q in out.rglob("*") if q.name.startswith(".") and not q.name.endswith(".render-key")]
+    assert not left, f"work folders or temporary files left behind: {left}"
     finished = [n for n in SCENES if (out / "scenes" / f".{n}.render-key").exists()]
     if len(SCENES) > 1:
         assert finished == SCENES[:1]
