@@ -10,6 +10,9 @@ Each lecture runs render.py as a user would (a fresh process, a temporary --out 
 `--force` so no earlier render is reused; the speech cache stays warm, as it would be
 for a teacher re-rendering). Figures: wall-clock time, the lecture's length (ffprobe)
 and their ratio, against the targets below, and the unchanged re-run against the first.
+The CPU time the run used (its processes and theirs, ÷ the lecture's length) is printed
+beside it: on a machine shared with other work the wall time says more about the others,
+and CPU time ÷ cores is what the wall time would be with the machine to itself.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -31,10 +35,16 @@ TARGET_HIGH = 0.7  # … at 1080p30 on 2 cores
 TARGET_RERUN = 0.1  # an unchanged re-run, as a fraction of the first run
 
 
+CPU = {"last": 0.0}  # CPU seconds of the last run
+
+
 def run(out: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
     cmd = [sys.executable, "render.py", "--lecture", "--out", str(out), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # every process of the run, workers and ffmpeg included
+    CPU["last"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return time.perf_counter() - start, r
 
 
@@ -61,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     extra = (["--scenes", args.scenes] if args.scenes else []) + (["--jobs", str(args.jobs)] if args.jobs else [])
 
-    rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict
+    rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict, cpu
     verdict = lambda value, target: "ok" if value <= target else "MISSED"  # noqa: E731
-    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start", file=sys.stderr)
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory(prefix="lecture-speed-") as tmp:
         runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
         if args.only != "low":
@@ -72,12 +82,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rendering the lecture at {label} …", file=sys.stderr, flush=True)
             wall, r = run(out, *opts, *extra, "--force")
             if r.returncode != 0:
-                rows.append((f"lecture {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r)))
+                rows.append((f"lecture {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r), "-"))
                 continue
             video = seconds_of(out / "lecture.mp4")
             ratio = wall / video if video else float("nan")
+            cpu = CPU["last"]
             rows.append((f"lecture {label}", f"{wall:.1f} s", f"{video:.1f} s", f"{ratio:.2f}", f"≤ {target:.1f}",
-                         verdict(ratio, target)))
+                         verdict(ratio, target), f"{cpu:.0f} s; ÷ video {cpu / video:.2f}; ÷ {os.cpu_count()} cores "
+                         f"÷ video {cpu / os.cpu_count() / video:.2f}"))
             if label == "480p15":
                 print("re-running it with nothing changed …", file=sys.stderr, flush=True)
                 wall2, r2 = run(out, *opts, *extra)
@@ -88,21 +100,22 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     note = verdict(wall2 / wall, TARGET_RERUN)
                 rows.append(("re-run 480p15, unchanged", f"{wall2:.1f} s", "-", f"{wall2 / wall:.2f} of the first",
-                             f"≤ {TARGET_RERUN:.1f}", note))
+                             f"≤ {TARGET_RERUN:.1f}", note, f"{CPU['last']:.0f} s; {CPU['last'] / cpu:.2f} of the first"))
                 if args.wer:
                     from reel.listen import cue_wer
 
                     report = cue_wer(out / "lecture.mp4", out / "lecture.srt")
                     rows.append(("narration WER (PocketSphinx)", "-", f"{report['words']} words", f"{report['wer']:.2f}",
-                                 "≤ 0.35", verdict(report["wer"], 0.35)))
+                                 "≤ 0.35", verdict(report["wer"], 0.35), "-"))
 
-    head = ("", "wall time", "video", "ratio", "target", "verdict")
+    head = ("", "wall time", "video", "ratio", "target", "verdict", "CPU time")
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5, 6) else f"{{:>{w}}}" for i, w in enumerate(widths))
     print(fmt.format(*head).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print(fmt.format(*row).rstrip())
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 
