@@ -9,7 +9,7 @@ skips them with a message. The toolkit every scene builds on is `scenes/kit/`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
+from pathlib import Path
 
 CATALOGUE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the map", ("overview",)),
@@ -22,7 +22,9 @@ TEACHING_ORDER: tuple[str, ...] = tuple(name for _, names in CATALOGUE for name 
 
 
 def exists(name: str) -> bool:
-    return name in TEACHING_ORDER and importlib.util.find_spec(f"scenes.{name}") is not None
+    # the file itself, not find_spec: an editable install of another checkout in the same virtualenv
+    # would otherwise answer with that checkout's scenes/NAME.py
+    return name in TEACHING_ORDER and (Path(__file__).parent / f"{name}.py").is_file()
 
 
 def available() -> list[str]:
