@@ -248,21 +248,30 @@ def _render_all(names, traces, per_scene, settings, clips: Path, jobs: int, star
     if not names:
         return keys, failures
     ctx = multiprocessing.get_context("spawn")  # never fork a process that has run PyTorch
-    pool = cf.ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=ctx, initializer=_worker_init)
+    workers = min(jobs, len(names))
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
     futures: dict[cf.Future, str] = {}
-    try:
-        for name in names:
+    queue = list(names)
+
+    def submit() -> None:
+        """Hand out jobs only as workers free up, so that what is pending is what is running."""
+        while queue and sum(not f.done() for f in futures) < workers:
+            name = queue.pop(0)
             needs = render_needs(name)
             futures[pool.submit(render_job, name, {m: traces[m] for m in needs}, per_scene[name], settings,
                                 str(clips))] = name
-        pending = set(futures)
+
+    try:
+        submit()
         last_beat = time.perf_counter()
-        while pending:
+        while queue or any(not f.done() for f in futures):
+            pending = {f for f in futures if not f.done()}
             done, pending = cf.wait(pending, timeout=5.0, return_when=cf.FIRST_COMPLETED)
+            submit()
+            running = [futures[p] for p in futures if not p.done()]
             for f in sorted(done, key=lambda f: names.index(futures[f])):
                 finished += 1
                 name = futures[f]
-                running = [futures[p] for p in pending if p.running()]
                 try:
                     result = f.result()
                 except Exception as e:  # a scene that failed: the others go on
@@ -275,7 +284,6 @@ def _render_all(names, traces, per_scene, settings, clips: Path, jobs: int, star
                       f"{'; running: ' + ', '.join(running) if running else ''}", flush=True)
             if not done and time.perf_counter() - last_beat >= HEARTBEAT:
                 last_beat = time.perf_counter()
-                running = [futures[p] for p in pending if p.running()]
                 print(f"[{finished} of {n} done] elapsed {clock(time.perf_counter() - start)}; "
                       f"running: {', '.join(running) or '-'}", flush=True)
     except KeyboardInterrupt:
