@@ -20,11 +20,11 @@ where a lecturer would click. Then `make_deck`:
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 from importlib import resources
-from fractions import Fraction
 from pathlib import Path
 
 from model.errors import InputError
@@ -118,22 +118,22 @@ def deck_class(cls: type) -> type:
 # --- slides: their times, notes and sound ------------------------------------------------
 
 
-def clip_seconds(path: Path) -> float:
-    """A clip's length from its frame count (exact, unlike container durations)."""
+def clip_seconds(path: Path, fps: float) -> float:
+    """A clip's length in the scene's time: its frames at the scene's frame rate (the container's
+    own duration can be off: manim-slides' concatenation bends timestamps of very short animations)."""
     import av
 
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
-        frames = stream.frames or sum(1 for _ in c.demux(stream) if _.dts is not None)
-        rate = stream.average_rate or stream.guessed_rate
-        return float(Fraction(frames) / Fraction(rate))
+        frames = stream.frames or sum(1 for p in c.demux(stream) if p.dts is not None)
+    return frames / fps
 
 
-def slide_spans(files: list[Path]) -> list[tuple[float, float]]:
+def slide_spans(files: list[Path], fps: float) -> list[tuple[float, float]]:
     """(start, end) of each slide in the scene's time: the clips follow each other."""
     spans, t = [], 0.0
     for f in files:
-        d = clip_seconds(f)
+        d = clip_seconds(f, fps)
         spans.append((t, t + d))
         t += d
     return spans
@@ -153,6 +153,12 @@ def notes_for(beats) -> str:
     """Speaker notes: the narration (each beat's captions, one paragraph per beat)."""
     paragraphs = [" ".join(c.text for c in b.captions) for b in beats]
     return "\n\n".join(p for p in paragraphs if p)
+
+
+def html_notes(text: str) -> str:
+    """Notes as literal text in the HTML deck, whose template marks them as Markdown inside HTML:
+    a token such as `<unk>` or a `*` must show as typed, not become a tag or emphasis."""
+    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", html.escape(text, quote=False))
 
 
 def with_sound(video: Path, sound, dst: Path) -> None:
@@ -214,7 +220,7 @@ def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
     config_file = scene._output_folder / f"{type(scene).__name__}.json"
     deck = PresentationConfig.from_file(config_file)
     files = [Path(s.file) for s in deck.slides]
-    spans = slide_spans(files)
+    spans = slide_spans(files, scene.camera.frame_rate)
     groups = beats_of(spans, scene.beats)
     writer = scene.renderer.file_writer
     sound = writer.audio_segment if getattr(writer, "includes_sound", False) else None
@@ -223,6 +229,10 @@ def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
         updates = {"notes": notes_for(beats)}
         if sound is not None:  # this slide's piece of the narration, in its own clip
             piece = sound[round(start * 1000):round(end * 1000)]
+            if len(piece) < round((end - start) * 1000):  # the sound ended before the pictures: silence
+                from pydub import AudioSegment
+
+                piece += AudioSegment.silent(round((end - start) * 1000) - len(piece), frame_rate=piece.frame_rate)
             voiced = Path(slide.file).with_name(f"{Path(slide.file).stem}.voiced.mp4")
             with_sound(Path(slide.file), piece, voiced)
             updates.update(file=voiced, rev_file=voiced)
@@ -237,7 +247,8 @@ def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
         card = work / f"{stem}.title.png"
         scene.title_image.convert("RGB").save(card)
         first = SlideConfig(file=card, rev_file=card, type=SlideType.Image, notes=scene.summary)
-        deck = deck.model_copy(update={"slides": [first, *slides]})
+        slides = [s.model_copy(update={"notes": html_notes(s.notes)}) for s in [first, *slides]]
+        deck = deck.model_copy(update={"slides": slides})
         converter = RevealJS(presentation_configs=[deck], offline=True, title=f"{title} \u2014 transformer-reel")
         stage_reveal(converter)
         dest = work / f"{stem}.html"
