@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The picture at the top of the README: one frame of every beat of a scene, at rest.
 
-    python docs/make_strip.py --scene cross_attention --out docs/cross_attention.jpg
+    python docs/make_strip.py --scene cross_attention --out docs/cross_attention.png
 
 Renders the scene once (720p30, or whatever --quality says), reads NAME.beats.json and takes
 each beat's frame at rest (`rest`: the start of its longest pause, the frame a viewer would
-pause on) from the clip, then tiles them, in order, into one small JPEG.
+pause on) from the clip, then tiles them, in order, into one small PNG (a palette of 128 colours: flat dark
+backgrounds and text compress well that way).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ def frames_at(movie: Path, times: list[float]):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scene", default="cross_attention")
-    p.add_argument("--quality", default="medium")
+    p.add_argument("--quality", default="low", help="of the render the frames come from (default: low, 480p)")
     p.add_argument("--columns", type=int, default=3)
     p.add_argument("--width", type=int, default=400, help="width of one frame in the strip, in pixels")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "cross_attention.jpg")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "cross_attention.png")
     args = p.parse_args(argv)
 
     from PIL import Image
@@ -63,7 +64,10 @@ def main(argv=None) -> int:
         r, c = divmod(i, args.columns)
         sheet.paste(im.convert("RGB").resize((w, h), Image.LANCZOS), (c * (w + gap), r * (h + gap)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out, quality=82, optimize=True)
+    if args.out.suffix.lower() == ".png":
+        sheet.quantize(128, method=Image.Quantize.MEDIANCUT).save(args.out, optimize=True)
+    else:
+        sheet.save(args.out, quality=85, optimize=True)
     print(f"{args.out}: {len(images)} beats, {sheet.width}×{sheet.height}, {args.out.stat().st_size // 1024} KB")
     return 0
 

@@ -241,3 +241,44 @@ def test_each_slide_clip_carries_its_own_piece_of_the_narration(voiced):
     _, found = sections(html_file)
     clips = [html_file.parent / s["data-background-video"] for s in found[1:]]
     assert [round(dominant_frequency(c)[0] / 10) * 10 for c in clips] == [440, 880]
+
+
+# ---------------------------------------------------------------------------
+# pieces
+# ---------------------------------------------------------------------------
+
+
+def test_notes_show_tokens_and_markdown_characters_as_typed():
+    from bs4 import BeautifulSoup
+
+    from reel.slides import html_notes
+
+    text = "Row “<unk>” meets *W_O* [1] # 8 × 8 & `x` \\ done"
+    page = BeautifulSoup(f'<aside class="notes" data-markdown>{html_notes(text)}</aside>', "html.parser")
+    assert not page.find("unk"), "a token became a tag"
+    assert re.sub(r"\\(.)", r"\1", page.get_text()) == text
+
+
+def test_the_reveal_files_manim_slides_loads_all_come_from_npm():
+    from importlib import resources
+
+    from manim_slides.convert import RevealJS
+
+    from reel.slides import REVEAL_PACKAGE, reveal_assets
+
+    template = resources.files("manim_slides.templates").joinpath("revealjs.html").read_text(encoding="utf-8")
+    files = reveal_assets(template, "black")
+    assert "dist/reveal.js" in files and "dist/reveal.css" in files and "dist/theme/black.css" in files
+    version = json.loads((REVEAL_PACKAGE / "package.json").read_text(encoding="utf-8"))["version"]
+    assert version == RevealJS.model_fields["reveal_version"].default, "package.json pins another reveal.js"
+    for rel in files:
+        assert (REVEAL_PACKAGE / rel).is_file(), rel
+
+
+def test_a_missing_reveal_js_is_one_line_naming_npm(tmp_path, monkeypatch):
+    from reel import slides
+
+    monkeypatch.setattr(slides, "REVEAL_PACKAGE", tmp_path / "node_modules" / "reveal.js")
+    with pytest.raises(slides.DeckError, match="npm install"):
+        slides.check_ready("html")
+    slides.check_ready("pptx")  # a PowerPoint deck needs no reveal.js
