@@ -132,6 +132,39 @@ def test_html_deck_opens_offline_in_chromium(html_deck, tmp_path):
         assert 0.002 < bright < 0.4, f"{name}: nothing drawn ({bright:.4f} bright)"
 
 
+VIDEO_STATE = """(() => {
+  const background = Reveal.getCurrentSlide().slideBackgroundContentElement;
+  const video = background && background.querySelector('video');
+  return {slide: Reveal.getIndices().h, video: !!video, muted: video ? video.muted : null,
+          playing: video ? !video.paused && video.currentTime > 0 : null};
+})()"""
+
+
+@pytest.mark.render
+def test_after_one_click_on_the_title_the_first_clip_plays_with_sound(html_deck, tmp_path):
+    """Browsers mute a video that plays before any click. The title slide takes that click: the
+    first clip then plays unmuted. The control: opened straight at that slide, it is muted."""
+    import time
+
+    from .browser import Page
+
+    r, out = html_deck
+    assert_ok(r)
+    url = (out / f"{SCENE}.html").resolve().as_uri()
+    with Page(url, tmp_path / "click.json") as page:
+        page.wait_for("typeof Reveal !== 'undefined' && Reveal.isReady()")
+        assert page.evaluate(VIDEO_STATE)["video"] is False, "the deck must open on a still title"
+        page.press("ArrowRight", 39)
+        state = page.wait_for(f"(s => s.playing && s)({VIDEO_STATE})")
+        assert state["slide"] == 1 and state["muted"] is False, state
+    assert page_requests(tmp_path / "click.json") == []
+    with Page(url + "#/1", tmp_path / "direct.json") as page:
+        page.wait_for("typeof Reveal !== 'undefined' && Reveal.isReady()")
+        state = page.wait_for(f"(s => s.playing && s)({VIDEO_STATE})")
+        time.sleep(0.5)
+        assert page.evaluate(VIDEO_STATE)["muted"] is True, "the browser let a clip play with sound unasked"
+
+
 def test_the_network_check_catches_a_page_that_reaches_out(tmp_path):
     """The control for the test above: a page loading reveal.js from a CDN is caught."""
     page = tmp_path / "cdn.html"
