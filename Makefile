@@ -5,12 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config ffmpeg fonts-lmodern \
 	texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended dvisvgm \
-	flite espeak-ng
+	flite espeak-ng chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup apt demo test bench train traces clean
 
-setup: apt $(VENV)/.installed
+setup: apt $(VENV)/.installed node_modules/.installed
 
 # Installs only the Debian packages that are missing; does nothing when all are there.
 apt:
@@ -27,6 +27,11 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# reveal.js for offline HTML decks, at the version manim-slides expects (package.json, package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 demo: setup
@@ -52,4 +57,4 @@ traces: setup
 	$(PY) -c 'from model import MODELS; from model.trace import record; 	[record(m).save(f"assets/default.{m}.trace.npz") for m in MODELS]'
 
 clean:
-	rm -rf media .pytest_cache
+	rm -rf media .pytest_cache node_modules

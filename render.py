@@ -9,8 +9,12 @@
     python render.py --scene cross_attention --check          # the frame check, no video
     python render.py --scene cross_attention --voice flite    # narrated: each caption spoken
     python render.py --lecture --sentence "…" --out DIR       # every scene, narrated, into DIR/lecture.mp4
+    python render.py --scene cross_attention --format gif     # also webm, png (the poster frame)
+    python render.py --scene cross_attention --transparent    # alpha channel: NAME.mov (webm: NAME.webm)
+    python render.py --scene cross_attention --slides html    # a deck, one slide per beat (or pptx)
 
-For each scene NAME it writes DIR/NAME.mp4 (or NAME.png), DIR/NAME.trace.npz (the forward
+For each scene NAME it writes DIR/NAME.mp4 (or .webm, .gif, .mov, .png, or the deck: NAME.html
+with NAME_assets/, NAME.pptx), DIR/NAME.trace.npz (the forward
 pass it shows), DIR/NAME.values.json (every number on screen) and DIR/NAME.beats.json
 (its beats and captions), as ../shared/CONTRACT.md fixes. A scene whose inputs did not
 change since the last render is not rendered again. `--lecture` (reel/lecture.py) joins
@@ -36,6 +40,8 @@ from pathlib import Path
 
 from model.errors import ArgumentParser, InputError, run_reporting_errors
 from reel.narration import VOICES, narrator_for
+from reel import formats
+from reel.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parent
 QUALITIES = {  # our name → (Manim's preset, what it means)
@@ -46,8 +52,8 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
     "4k": ("fourk_quality", "2160p60"),
 }
 # Everything a clip depends on besides its trace and settings: the code that draws it.
-KEY_SOURCES = ("scenes/**/*.py", "reel/narration.py", "reel/subtitles.py", "model/tracefile.py", "model/files.py",
-               "render.py")
+KEY_SOURCES = ("scenes/**/*.py", "reel/narration.py", "reel/subtitles.py", "reel/formats.py", "reel/slides.py",
+               "model/tracefile.py", "model/files.py", "render.py")
 WORK_PREFIX = ".render-"
 
 
@@ -76,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{opt.name}", type=opt.type, help=opt.help)
     p.add_argument("--still", nargs="?", const="", default=None, metavar="BEAT",
                    help="write one frame, DIR/NAME.png, instead of the video: the poster beat's, or BEAT's")
+    p.add_argument("--format", choices=FORMATS,
+                   help="mp4 (default: H.264, index first), webm, gif, or png (the poster frame, as --still)")
+    p.add_argument("--transparent", action="store_true",
+                   help="a clip with an alpha channel: NAME.mov (QuickTime, qtrle), or with --format webm/png those")
+    p.add_argument("--slides", choices=("html", "pptx"),
+                   help="a presentation whose slides are the scene's beats, speaker notes its captions: "
+                        "NAME.html (+ NAME_assets/, works offline) or NAME.pptx")
     p.add_argument("--beats", action="store_true", help="list the scene's beats (name, start, end, poster) and exit")
     p.add_argument("--check", action="store_true",
                    help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
@@ -127,6 +140,9 @@ class Settings:
     voice: str = "none"  # the narration's --voice (reel/narration.py)
     captions: bool = True  # draw the captions in the picture
     progress: bool = True  # Manim's progress bar on a terminal (off when scenes render in parallel)
+    format: str = "mp4"  # of the video (a still is a png); reel/formats.py
+    transparent: bool = False
+    slides: str | None = None  # "html" or "pptx": a deck instead of a clip; reel/slides.py
 
 
 def code_digest() -> str:
@@ -145,7 +161,8 @@ def render_key(cls, traces: dict, options: dict, settings: Settings) -> str:
 
     h = hashlib.sha256(code_digest().encode())
     h.update(json.dumps([manim.__version__, settings.quality, settings.fps, settings.still, options, cls.__name__,
-                         settings.voice, settings.captions], sort_keys=True).encode())
+                         settings.voice, settings.captions, settings.format, settings.transparent, settings.slides],
+                        sort_keys=True).encode())
     if settings.voice != "none" and settings.still is None:  # the voice's program and version
         from reel.narration import ENGINES
 
@@ -161,8 +178,14 @@ def render_key(cls, traces: dict, options: dict, settings: Settings) -> str:
 
 def outputs(cls, out: Path, settings: Settings) -> dict[str, Path]:
     name = cls.name
-    files = {"movie": out / (f"{name}.png" if settings.still is not None else f"{name}.mp4"),
-             "values": out / f"{name}.values.json", "beats": out / f"{name}.beats.json"}
+    if settings.slides:
+        movie = out / f"{name}.{settings.slides}"
+    else:
+        movie = out / (name + (".png" if settings.still is not None else formats.suffix(settings.format,
+                                                                                        settings.transparent)))
+    files = {"movie": movie, "values": out / f"{name}.values.json", "beats": out / f"{name}.beats.json"}
+    if settings.slides == "html":
+        files["assets"] = out / f"{name}_assets"  # the slides' clips and reveal.js, beside the page
     for model in cls.needs:
         files[f"trace:{model}"] = out / cls.trace_file(model)
     return files
@@ -209,6 +232,8 @@ def manim_settings(settings: Settings, work: Path, name: str) -> dict:
     }
     if settings.fps:
         s["frame_rate"] = settings.fps
+    if not settings.slides:  # a deck is made from H.264 clips
+        s.update(formats.manim_config("png" if still else settings.format, settings.transparent))
     return s
 
 
@@ -237,11 +262,18 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     try:
         with tempconfig(manim_settings(settings, work, name)):
             narrator = narrator_for(settings.voice) if settings.still is None else None
-            scene = cls(traces={m: traces[m] for m in cls.needs}, options=opts, still_beat=settings.still or None,
-                        narrator=narrator, captions=settings.captions)
+            make, extra = cls, {}
+            if settings.slides:
+                from reel.slides import deck_class
+
+                make, extra = deck_class(cls), {"output_folder": work / "slides"}
+            scene = make(traces={m: traces[m] for m in cls.needs}, options=opts, still_beat=settings.still or None,
+                         narrator=narrator, captions=settings.captions, **extra)
             scene.render()
             duration = scene.renderer.time
-            produced = None if settings.still is not None else Path(scene.renderer.file_writer.movie_file_path)
+            writer = scene.renderer.file_writer
+            produced = None if settings.still is not None else Path(
+                writer.gif_file_path if settings.format == "gif" else writer.movie_file_path)
         if settings.still is not None:
             if scene.still_image is None:
                 beats = ", ".join(b.name for b in scene.beats)
@@ -249,12 +281,23 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
                 raise InputError(f"{name} has {which}; its beats are: {beats}")
             produced = work / f"{name}.png"
             scene.still_image.save(produced)
+        elif settings.slides:
+            from reel.slides import make_deck
+
+            produced = make_deck(scene, settings.slides, work / "deck", files["movie"].stem, log=log)
+        elif files["movie"].suffix == ".mp4":
+            fast = work / f"{name}.faststart.mp4"
+            formats.faststart(produced, fast)
+            produced = fast
         # the old key goes first: a failure from here on can never leave a mix that looks finished
         key_file.unlink(missing_ok=True)
         for model in cls.needs:
             traces[model].save(files[f"trace:{model}"])
         scene.manifest.save(files["values"])
         save_beats(files["beats"], name, scene.beats, duration)
+        if "assets" in files:  # a page and its folder: the folder first, so the page never points at nothing
+            shutil.rmtree(files["assets"], ignore_errors=True)
+            os.replace(produced.parent / files["assets"].name, files["assets"])
         os.replace(produced, files["movie"])
         key_file.write_text(key)
     finally:
@@ -262,6 +305,8 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     secs = time.perf_counter() - start
     what = "poster frame" if settings.still == "" else (f"frame of beat {settings.still!r}" if settings.still else
                                                           f"{duration:.1f} s of video")
+    if settings.slides:
+        what = f"deck of {getattr(scene, 'deck_slides', '?')} slides, {duration:.1f} s of video"
     traces_written = ", ".join(files[f"trace:{m}"].name for m in cls.needs)
     spoken = (f"; narration: {narrator.synthesised} sentences synthesised, {narrator.reused} from the cache"
               if narrator is not None else "")
@@ -294,6 +339,23 @@ def record_traces(models: list[str], sentence: str | None, target: str | None) -
     return {m: record(m, sentence, target if m == "translator" else None) for m in models}
 
 
+def chosen_output(args: argparse.Namespace) -> tuple:
+    """(still, format, transparent, slides) from --still, --format, --transparent and --slides."""
+    still, fmt = args.still, args.format
+    if args.slides and (fmt or args.transparent or still is not None):
+        raise InputError("--slides makes a deck of H.264 clips: it takes no --format, --transparent or --still")
+    if still is not None and fmt not in (None, "png"):
+        raise InputError(f"--still writes a png, not {fmt}: drop --format or use --format png")
+    fmt = "png" if still is not None else (fmt or "mp4")
+    if fmt == "png" and still is None:
+        still = ""  # the poster frame
+    try:
+        formats.check(fmt, args.transparent)
+    except formats.FormatError as e:
+        raise InputError(str(e)) from None
+    return still, fmt, args.transparent, args.slides
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_scenes())
@@ -310,6 +372,11 @@ def run(args: argparse.Namespace) -> int:
     if args.fps is not None and not 1 <= args.fps <= 120:
         raise InputError("--fps must be between 1 and 120")
     names = chosen_scenes(args.scene)
+    chosen_output(args)  # a bad combination is refused before anything is recorded or written
+    if args.slides:
+        from reel.slides import check_ready
+
+        check_ready(args.slides)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
@@ -348,10 +415,12 @@ def run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
 
     voice = args.voice or "none"
-    if voice != "none" and args.still is None:
+    still, fmt, transparent, slides = chosen_output(args)
+    if voice != "none" and still is None:
         require("ffmpeg")
         narrator_for(voice)  # its program is installed, before anything is written
-    settings = Settings(args.quality, args.fps, args.still, args.force, voice, args.captions != "off")
+    settings = Settings(args.quality, args.fps, still, args.force, voice, args.captions != "off", True, fmt,
+                        transparent, slides)
     out.mkdir(parents=True, exist_ok=True)  # only once the input is known to be good
     if not os.access(out, os.W_OK):
         raise InputError(f"cannot write to {out}")

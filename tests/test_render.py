@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from model.trace import DEFAULT_SENTENCE
+from reel import formats
 from model.tracefile import Trace
 from scenes import available
 
@@ -235,6 +236,11 @@ def test_full_render_writes_video_of_the_announced_length(full_render):
         duration = container.duration / 1e6
         by_frames = stream.frames / float(stream.average_rate)
         width, height = stream.codec_context.width, stream.codec_context.height
+        codec, pix_fmt = stream.codec_context.name, stream.codec_context.pix_fmt
+    # what every slide program plays, with its index in front so a browser starts at once
+    assert (codec, pix_fmt) == ("h264", "yuv420p")
+    atoms = formats.top_level_atoms(movie)
+    assert atoms.index("moov") < atoms.index("mdat"), atoms
     assert abs(duration - announced) <= 0.2, (duration, announced)
     assert abs(by_frames - announced) <= 0.2, (by_frames, announced)
     assert 30 <= duration <= 120, duration

@@ -169,14 +169,19 @@ class ReelScene(Scene):
     # --- beats and captions ---------------------------------------------------
     @contextlib.contextmanager
     def beat(self, name: str, poster: bool = False):
-        beat = Beat(name, self.renderer.time, poster=poster)
         if self.beats and self.beats[-1].end is None:
             raise RuntimeError(f"beat {name!r} opened inside beat {self.beats[-1].name!r}")
+        self.slide_break()
+        beat = Beat(name, self.renderer.time, poster=poster)
         self.beats.append(beat)
         yield beat
         beat.end = self.renderer.time
         if self.observer is not None:
             self.observer.beat_ended(self, beat)
+
+    def slide_break(self) -> None:
+        """Where a lecturer would click: every beat starts one. A video ignores it; a deck
+        (`reel/slides.py` mixes manim-slides' `Slide` into the scene) starts a new slide here."""
 
     def say(self, text: str, pause: float | None = None) -> None:
         """Show one sentence at the bottom (replacing the last), then pause for reading.

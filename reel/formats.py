@@ -1,0 +1,93 @@
+"""Clip formats: what slide programs, browsers and editors take.
+
+- `mp4`: H.264 in yuv420p, which every slide program plays, with its index (the `moov`
+  atom) moved in front of the frames ("faststart") so a browser starts playing before the
+  whole clip has arrived. Manim writes the index at the end; `faststart` remuxes (no
+  re-encoding).
+- `webm`: VP9, as Manim writes it.
+- `gif`: Manim's own palette-optimised GIF.
+- `png`: the scene's poster frame (what `--still` writes).
+- `--transparent`: an alpha channel to lay the clip over a slide's own background. H.264
+  has none, so an mp4 becomes a QuickTime `.mov` (Manim's qtrle, ARGB); a webm stays a
+  webm (VP9 with alpha, yuva420p); a png keeps its alpha. A GIF's one-bit transparency
+  would fringe every anti-aliased edge, so it is refused.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+FORMATS = ("mp4", "webm", "gif", "png")
+
+
+class FormatError(ValueError):
+    """A combination of format options that cannot be made."""
+
+
+def check(fmt: str, transparent: bool) -> None:
+    if fmt not in FORMATS:
+        raise FormatError(f"unknown format {fmt!r}; the formats are: {', '.join(FORMATS)}")
+    if transparent and fmt == "gif":
+        raise FormatError("--transparent needs --format mp4 (written as .mov), webm or png: a GIF has no alpha channel")
+
+
+def suffix(fmt: str, transparent: bool = False) -> str:
+    """The file suffix a format is written with."""
+    check(fmt, transparent)
+    if fmt in ("png", "gif", "webm"):
+        return f".{fmt}"
+    return ".mov" if transparent else ".mp4"
+
+
+def manim_config(fmt: str, transparent: bool = False) -> dict:
+    """The Manim settings that make a clip in this format (png is a still: no movie settings)."""
+    check(fmt, transparent)
+    cfg: dict = {}
+    if fmt in ("gif", "webm"):
+        cfg["format"] = fmt
+    if transparent:
+        cfg["transparent"] = True  # also sets Manim's movie extension: .webm stays, .mp4 becomes .mov
+    return cfg
+
+
+def faststart(src: str | Path, dst: str | Path) -> None:
+    """Copy an mp4 with its index in front of the media data (the streams are copied, not re-encoded)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        if inp.metadata.get("comment"):
+            out.metadata["comment"] = inp.metadata["comment"]
+        streams = [s for s in inp.streams if s.type in ("video", "audio")]
+        mapping = {s.index: out.add_stream_from_template(s) for s in streams}
+        for packet in inp.demux(*streams):
+            if packet.dts is None:  # the demuxer's flushing packets
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+
+
+def top_level_atoms(path: str | Path) -> list[str]:
+    """The names of an MP4/QuickTime file's top-level atoms, in file order (`ftyp`, `moov`, `mdat` …)."""
+    names: list[str] = []
+    with open(path, "rb") as f:
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return names
+            size, kind = struct.unpack(">I4s", head)
+            header = 8
+            if size == 1:  # a 64-bit size follows
+                size = struct.unpack(">Q", f.read(8))[0]
+                header = 16
+            names.append(kind.decode("latin-1"))
+            if size == 0:  # runs to the end of the file
+                return names
+            if size < header:
+                raise ValueError(f"{path}: damaged atom {kind!r} of size {size}")
+            f.seek(size - header, 1)
+
+
+def is_faststart(path: str | Path) -> bool:
+    atoms = top_level_atoms(path)
+    return "moov" in atoms and "mdat" in atoms and atoms.index("moov") < atoms.index("mdat")
