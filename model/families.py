@@ -53,7 +53,7 @@ class TrainConfig(_TranslatorTrainConfig):
 # (steps, batch size): bert sees only 15 % of its words as targets and keeps improving on held-out
 # words up to here; gpt predicts every word and starts to learn the training sentences by heart
 # beyond it (held-out perplexity 14.57 after 4000 steps of 64, 17.68 after 12000 of 128).
-TUNED = {"bert": (12000, 128), "gpt": (4000, 64)}
+TUNED = {"bert": (5000, 128), "gpt": (4000, 64)}
 
 
 def _check_name(name: str) -> None:
@@ -246,7 +246,7 @@ def evaluate(name: str, out=sys.stdout) -> dict:
 
 # One sentence followed through all three families: the translator reads DEFAULT_SENTENCE,
 # bert reads it with BERT_DEFAULT_MASK hidden, gpt reads its first GPT_DEFAULT_PROMPT words and writes on.
-BERT_DEFAULT_MASK = "looks"
+BERT_DEFAULT_MASK = "look"
 GPT_DEFAULT_PROMPT = 5
 
 

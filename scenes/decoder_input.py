@@ -135,10 +135,13 @@ class DecoderInput(ReelScene):
             e = self.fit_folding(make, len(self.tgt), d)
             self.play(Appear(e), run_time=self.timing.build)
             self.say(f"Each French token looks up its own row of the decoder's embedding table: {d} numbers.")
-            scaled = self.fit(MatrixView(self.values("decoder.hook_embed_scaled"), r"E\sqrt{d_{\mathrm{model}}}",
-                                         palette.DECODER, where="decoder embedding, scaled",
-                                         row_labels=[token(w, palette.DECODER, 24) for w in self.tgt],
-                                         max_rows=fold["rows"], max_cols=fold["cols"]))
+            # the scaled numbers are wider: fold again from E's folding if they must
+            scaled = self.fit_folding(
+                lambda r, c: MatrixView(self.values("decoder.hook_embed_scaled"), r"E\sqrt{d_{\mathrm{model}}}",
+                                        palette.DECODER, where="decoder embedding, scaled",
+                                        row_labels=[token(w, palette.DECODER, 24) for w in self.tgt],
+                                        max_rows=r, max_cols=c),
+                fold["rows"], fold["cols"])
             self.turn(CrossFade(e, scaled))
             self.title("Scaled", formula(rf"E\sqrt{{d_{{\mathrm{{model}}}}}} = E\sqrt{{{d}}}", 34))
             self.say(f"Multiplied by \u221a{d}, as in the encoder, so that the positions added next do not drown them.")

@@ -172,7 +172,7 @@ class ArchitectureMap(VGroup):
         enc_emb, enc_plus, enc_pe = entrance(enc_block, enc_x, "input embedding", palette.ENCODER, RIGHT)
         dec_emb, dec_plus, dec_pe = entrance(dec_block, dec_x, "output embedding", palette.DECODER, RIGHT)
         self.parts["embedding"].append(enc_emb)
-        self.parts["positional_encoding"] += [enc_plus, enc_pe, dec_plus, dec_pe]
+        self.parts["positional_encoding"] += [VGroup(enc_plus, enc_pe), VGroup(dec_plus, dec_pe)]
         self.parts["decoder_input"] += [dec_emb]
 
         # above the decoder: linear, softmax
@@ -229,7 +229,7 @@ class ArchitectureMap(VGroup):
         class Dim(_Opacity):
             start, end = 1.0, dim
 
-        # boxes are framed; lines, ⊕ and labels simply stay bright
+        # every piece is framed but the memory's path, which simply stays bright
         frames = VGroup(*(SurroundingRectangle(m, color=palette.HIGHLIGHT, buff=0.06, stroke_width=4, corner_radius=0.1)
-                          for m in chosen if hasattr(m, "rect") or isinstance(m, RoundedRectangle)))
+                          for m in chosen if m is not self.memory))
         return [Dim(VGroup(*rest)), Appear(frames)], frames
