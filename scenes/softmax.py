@@ -134,7 +134,8 @@ class Softmax(ReelScene):
                 scores = self.square(rows, cols, self.scaled(), rf"Q K^\top / \sqrt{{{self.dk}}}", width)
                 sums = MatrixView(row_sums(self.pattern(), self.trace, "sum"), r"\sum_k a_k", palette.ATTENTION, max_rows=rows,
                                   show_shape=False, col_width=width)
-                sums.next_to(scores.brackets, RIGHT, buff=0.5)
+                # right of the scores, and of their title where a short sentence makes it the wider
+                sums.next_to(VGroup(scores.brackets, scores.title), RIGHT, buff=0.5)
                 sums.shift((scores.entries.get_top()[1] - sums.entries.get_top()[1]) * UP)
                 return VGroup(scores, sums)
 
