@@ -170,7 +170,6 @@ def test_family_option_mixups_are_one_line(tmp_path):
                           "[MASK]", "bert", out=out)
     _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "gpt", "--mask-word", "cat", "--out", str(out)), "bert", out=out)
     _assert_clean_failure(run_cli("-m", "model", "trace", "--model", "bert", "--target", "le chat", "--out", str(out)), "--target", out=out)
-    _assert_clean_failure(run_cli("-m", "model", "trace", "--sentence", "the [MASK] sleeps", "--out", str(out)), "[MASK]", out=out)
     _assert_clean_failure(run_cli("-m", "model", "translate", "--model", "gpt", "the cat"), "translat")
     for command in ("train", "evaluate"):
         _assert_clean_failure(run_cli("-m", "model", command, "--model", "roberta"), "roberta")
