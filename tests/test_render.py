@@ -95,7 +95,7 @@ def check_manifest(out: Path) -> tuple[dict, Trace]:
 def check_trace(trace: Trace, translator, own_output: bool) -> None:
     """The saved trace passes the foundation's consistency checks (tests/test_trace.py's helpers)."""
     cfg = trace.config
-    assert set(trace.arrays) == contract_names(cfg["n_layers"]["encoder"], cfg["n_layers"]["decoder"])
+    assert set(trace.arrays) == contract_names("translator", cfg["n_layers"])
     S, P = len(trace.tokens("encoder")), len(trace.tokens("decoder"))
     for name, arr in trace.arrays.items():
         assert arr.shape == expected_shape(name, cfg, S, P), name

@@ -84,11 +84,12 @@ def describe_pattern(pattern: np.ndarray, what_rows: str, what_keys: str, mask: 
     n = len(rows)
     if sharp == n:
         return f"Every one of the {n} {what_rows} puts most of its weight on a single {what_keys}."
+    verb, their = ("puts", "its") if sharp == 1 else ("put", "their")
     if sharp >= n / 2:
-        return f"{sharp} of the {n} {what_rows} put most of their weight on a single {what_keys}; the rest spread it."
+        return f"{sharp} of the {n} {what_rows} {verb} most of {their} weight on a single {what_keys}; the rest spread it."
     if sharp == 0:
         return f"No row puts more than half its weight on one {what_keys}: here the model spreads its attention."
-    return f"Only {sharp} of the {n} {what_rows} put most of their weight on one {what_keys}; the others spread it."
+    return f"Only {sharp} of the {n} {what_rows} {verb} most of {their} weight on one {what_keys}; the others spread it."
 
 
 EARLY = 7  # rows and keys this early stay on screen however a long sentence folds
