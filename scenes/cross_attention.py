@@ -54,10 +54,7 @@ class CrossAttention(ReelScene):
     # ------------------------------------------------------------------ set-up
     def choose(self) -> None:
         t = self.trace
-        self.layer, self.head = self.opt["layer"], self.opt["head"]
-        self.p = f"decoder.blocks.{self.layer}"
-        self.a = f"{self.p}.cross_attn"
-        self.where = f"decoder layer {self.layer} \u00b7 head {self.head}"
+        self.p = f"decoder.blocks.{self.layer}"  # layer, head, the attention (self.a), self.where: from the options
         self.src = t.tokens("encoder")
         self.tgt = t.tokens("decoder")
         self.d_head = t.config["d_head"]

@@ -40,8 +40,6 @@ class Qkv(ReelScene):
     # ------------------------------------------------------------------ set-up
     def choose(self) -> None:
         t = self.trace
-        self.layer, self.head = self.opt["layer"], self.opt["head"]
-        self.a = f"encoder.blocks.{self.layer}.self_attn"
         # what the layer reads: embedding + position for the first layer, the last layer's output after that
         self.x = "encoder.hook_input" if self.layer == 0 else f"encoder.blocks.{self.layer}.hook_resid_pre"
         self.n = len(t.tokens("encoder"))

@@ -38,9 +38,6 @@ class Softmax(ReelScene):
     # ------------------------------------------------------------------ set-up
     def choose(self) -> None:
         t = self.trace
-        self.layer, self.head = self.opt["layer"], self.opt["head"]
-        self.a = f"encoder.blocks.{self.layer}.self_attn"
-        self.where = f"encoder layer {self.layer} \u00b7 head {self.head}"
         self.words = t.tokens("encoder")
         self.n = len(self.words)
         self.dk = t.config["d_head"]

@@ -97,6 +97,7 @@ class ReelScene(Scene):
             raise ValueError(f"scene {self.name} needs traces of {', '.join(missing)}")
         self.trace = self.traces[self.needs[0]]
         self.opt = resolve_options(type(self), self.given_options, self.traces)
+        self._name_the_attention()
         self.manifest = ValuesManifest(self.name, {n: self.trace_file(n) for n in self.needs})
 
     def tear_down(self) -> None:
@@ -110,6 +111,20 @@ class ReelScene(Scene):
             self.beats[-1].end = end
         if self.observer is not None:
             self.observer.scene_ended(self)
+
+    def _name_the_attention(self) -> None:
+        """What every attention scene derives from its options: `self.layer`, `self.head`, `self.a`
+        (the attention's tensor prefix, e.g. "encoder.blocks.1.self_attn") and `self.where`
+        ("encoder layer 1 · head 0", as the matrices' titles say it)."""
+        from .options import Head, Layer
+
+        self.layer, self.head = self.opt.get("layer"), self.opt.get("head")
+        head = next((o for o in self.options if isinstance(o, Head)), None)
+        layer = next((o for o in self.options if isinstance(o, Layer)), None)
+        self.a = head.attention.format(**self.opt) if head is not None else None
+        where = [f"{layer.stack} layer {self.layer}"] if layer is not None else []
+        where += [f"head {self.head}"] if head is not None else []
+        self.where = " \u00b7 ".join(where)
 
     @classmethod
     def trace_file(cls, model: str) -> str:
