@@ -49,7 +49,9 @@ class Chapter:
 
 def title_of(cls) -> str:
     """A scene's chapter title: its `title` if it declares one, else its name in words."""
-    title = getattr(cls, "title", "") or cls.name.replace("_", " ")
+    title = getattr(cls, "title", None)
+    if not isinstance(title, str) or not title:  # a scene may have a method of that name (decoder_input does)
+        title = cls.name.replace("_", " ")
     return title[:1].upper() + title[1:]
 
 

@@ -97,6 +97,11 @@ def tidy(cues: list[Cue]) -> list[Cue]:
     return out
 
 
+def display(text: str) -> str:
+    """A cue's text as players show it: `<`, `>` would start a tag (SRT players drop "<bos>"), so ‹ › stand in."""
+    return text.replace("<", "\u2039").replace(">", "\u203a")
+
+
 def _td(seconds: float) -> datetime.timedelta:
     return datetime.timedelta(milliseconds=round(seconds * 1000))
 
@@ -104,7 +109,7 @@ def _td(seconds: float) -> datetime.timedelta:
 def srt_text(cues: list[Cue]) -> str:
     import srt
 
-    return srt.compose([srt.Subtitle(i, _td(c.start), _td(c.end), "\n".join(wrap(c.text)))
+    return srt.compose([srt.Subtitle(i, _td(c.start), _td(c.end), "\n".join(wrap(display(c.text))))
                         for i, c in enumerate(cues, 1)], reindex=False)
 
 
@@ -120,7 +125,7 @@ def vtt_text(cues: list[Cue]) -> str:
     blocks = ["WEBVTT"]
     for c in cues:
         # "-->" may not appear in a cue's text; "&" and "<" must be escaped
-        lines = [line.replace("&", "&amp;").replace("<", "&lt;").replace("-->", "\u2192") for line in wrap(c.text)]
+        lines = [line.replace("&", "&amp;").replace("-->", "\u2192") for line in wrap(display(c.text))]
         blocks.append(f"{_vtt_time(c.start)} --> {_vtt_time(c.end)}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 

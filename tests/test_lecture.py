@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from reel.subtitles import display
 from scenes import available
 
 from .conftest import ROOT, run_cli
@@ -145,11 +146,11 @@ def test_subtitles_come_from_the_captions_timed_from_the_joined_clips(lecture):
     for name, ch in zip(SCENES, info["chapters"]):
         beats = json.loads((out / "scenes" / f"{name}.beats.json").read_text(encoding="utf-8"))
         caps = [c for b in beats["beats"] for c in b["captions"]]
-        said += [w for c in caps for w in c["text"].split()]
+        said += [w for c in caps for w in display(c["text"]).split()]
         start, end = float(ch["start_time"]), float(ch["end_time"])
         mine = [s for s in subs if start - 1e-3 <= s.start.total_seconds() < end]
         assert mine and mine[0].start.total_seconds() == pytest.approx(start + caps[0]["start"], abs=0.002)
-        assert " ".join(s.content for s in mine).split() == [w for c in caps for w in c["text"].split()]
+        assert " ".join(s.content for s in mine).split() == [w for c in caps for w in display(c["text"]).split()]
         assert mine[-1].end.total_seconds() <= end + 1e-3
     assert " ".join(s.content for s in subs).split() == said
     # WebVTT: the same cues

@@ -88,7 +88,8 @@ def test_srt_and_vtt_round_trip():
     assert parsed[0].content.split() == cues[0].text.split() and len(parsed[0].content.splitlines()) == 2
     vtt = subtitles.vtt_text(cues)
     assert vtt.startswith("WEBVTT\n\n00:00:00.500 --> 00:00:02.250\n")
-    assert "01:02:03.500 --> 01:02:05.000\na &lt;b> &amp; c \u2192 d\n" in vtt
+    assert "01:02:03.500 --> 01:02:05.000\na \u2039b\u203a &amp; c --\u203a d\n" in vtt
+    assert parsed[1].content == "a \u2039b\u203a & c --\u203a d"  # no "<" or "-->": players would misread them
 
 
 # ----------------------------------------------------------------------------- chapters
