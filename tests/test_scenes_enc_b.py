@@ -138,7 +138,7 @@ def test_attention_scores_draws_from_the_scores_and_the_scaled_scores(run):
     assert {(f"{a}.hook_k", (h, s, m)) for m in range(dk)} <= shown
     # ÷ √d_k: the same row, before and after, side by side
     raw = {i[2] for name, i in shown if name == f"{a}.hook_scores" and len(i) == 3 and i[:2] == (h, t)}
-    scaled = {i[2] for name, i in shown if name == f"{a}.hook_scores_scaled" and i[:2] == (h, t)}
+    scaled = {i[2] for name, i in shown if name == f"{a}.hook_scores_scaled" and len(i) == 3 and i[:2] == (h, t)}
     assert raw and raw == scaled
     # their spreads (max − min of each whole row): the one derived value here, named after its source row
     spreads = {(v["tensor"], tuple(v["index"])) for v in values if "derived" in v}
