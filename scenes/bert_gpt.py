@@ -143,7 +143,7 @@ class BertGpt(ReelScene):
             words = [token(w, palette.HIGHLIGHT if w == MASK else palette.ENCODER, 26) for w in self.btok]
             line = words_row(words, buff=0.22)
             bars = ProbBars(self.values("mlm.hook_probs", model="bert").select(rows=[self.slot]), top, self.bwords,
-                            length=3.6, color=palette.ENCODER, highlight=top[0])
+                            length=3.6, color=palette.ENCODER, highlight=top[0], word_color=palette.ENCODER)
             arrow = Arrow(UP, DOWN, color=palette.MUTED, stroke_width=4, buff=0).scale(0.4)
             note = label(f"probabilities at {MASK}, top {TOP} of {len(self.bwords)} words", 22)
             group = self.fit(VGroup(line, VGroup(arrow, note).arrange(RIGHT, buff=0.3), bars).arrange(DOWN, buff=0.35))
@@ -176,38 +176,33 @@ class BertGpt(ReelScene):
             self.play(Vanish(VGroup(note, bars)), run_time=self.timing.fast)
             # then it writes on: each word it chose is appended to its input, with its traced probability
             vals = self.values("unembed.hook_probs", model="gpt")
-            written = []
-            for t in range(self.prompt, len(self.gtok)):
-                w = token(self.gtok[t], palette.HIGHLIGHT, 26)
-                p = entry(vals, t - 1, int(self.g["decoder.hook_tokens"][t]), 2, size=20)
-                written.append(VGroup(w, p.next_to(w, DOWN, buff=0.12)))
-            if written:
+            n_written = len(self.gtok) - self.prompt
+            if n_written:
                 self.play(Vanish(line), run_time=self.timing.fast)
-                rows = self.wrap(VGroup(*line, *written))
-                self.play(Appear(rows[: len(read)]), run_time=self.timing.fast)
-                for piece in rows[len(read):]:
-                    self.play(Appear(piece), run_time=min(self.timing.swap, 4.0 / len(written)))
-                self.say(f"Each word it writes is appended to its input and read again: {len(written)} words, "
-                         "each under the probability GPT gave it.", pause=self.timing.read)
+                words = [token(w, palette.DECODER if t < self.prompt else palette.HIGHLIGHT, 26)
+                         for t, w in enumerate(self.gtok)]
+                row = words_row(words, buff=0.22)
+                probs = VGroup()
+                for t in range(self.prompt, len(self.gtok)):
+                    p = entry(vals, t - 1, int(self.g["decoder.hook_tokens"][t]), 2, size=20)
+                    probs.add(p.move_to([words[t].get_center()[0], row.get_bottom()[1] - 0.3, 0]))
+                read_label = label("read", 22).next_to(VGroup(*words[:self.prompt]), DOWN, buff=0.3)
+                wrote_label = label("written, one word at a time, with its probability", 22)
+                wrote_label.next_to(probs, DOWN, buff=0.25)
+                whole = self.fit(VGroup(row, probs, read_label, wrote_label), max_height=3)
+                if wrote_label.get_left()[0] < read_label.get_right()[0] + 0.3:  # too wide under short words
+                    wrote_label.next_to(read_label, DOWN, buff=0.15, aligned_edge=LEFT)
+                self.fit(whole)
+                self.play(Appear(VGroup(*words[:self.prompt])), Appear(read_label), run_time=self.timing.fast)
+                for t in range(self.prompt, len(self.gtok)):
+                    self.play(Appear(VGroup(words[t], probs[t - self.prompt])),
+                              run_time=min(self.timing.swap, 4.0 / n_written))
+                self.play(Appear(wrote_label), run_time=self.timing.fast)
+                self.say(f"Each word it writes is appended to its input and read again: {n_written} words here.",
+                         pause=self.timing.read)
             else:
                 self.say("Its most probable next token is the end of the sentence: it writes nothing more.")
             self.clear_stage()
-
-    def wrap(self, pieces: VGroup) -> VGroup:
-        """Words in reading order, on as many lines as the stage needs (never shrunk below the floor)."""
-        width = layout.SAFE_WIDTH - 0.4
-        lines, current, x = [], [], 0.0
-        for p in pieces:
-            if current and x + p.width > width:
-                lines.append(current)
-                current, x = [], 0.0
-            current.append(p)
-            x += p.width + 0.25
-        lines.append(current)
-        rows = VGroup(*(VGroup(*ln).arrange(RIGHT, buff=0.25, aligned_edge=UP) for ln in lines))
-        rows.arrange(DOWN, buff=0.35, aligned_edge=LEFT)
-        self.fit(rows)
-        return VGroup(*pieces)
 
     def three_masks(self) -> None:
         with self.beat("three masks", poster=True):
@@ -216,12 +211,12 @@ class BertGpt(ReelScene):
 
             def make(rows: int, cols: int) -> VGroup:
                 c = self.titled(self.grid("translator", self.cross, self.tgt, self.src, palette.DECODER, palette.ENCODER,
-                                          rows, rows, cell=0.42), "encoder\u2013decoder",
+                                          rows, cols, cell=0.42), "encoder\u2013decoder",
                                 "cross-attention: French reads English", palette.TEXT)
                 b = self.titled(self.grid("bert", self.batt, self.btok, self.btok, palette.ENCODER, palette.ENCODER,
-                                          rows, rows, cell=0.42), "BERT", "full mask: both sides", palette.ENCODER)
+                                          rows, cols, cell=0.42), "BERT", "full mask: both sides", palette.ENCODER)
                 g = self.titled(self.grid("gpt", self.gatt, self.gtok, self.gtok, palette.DECODER, palette.DECODER,
-                                          rows, rows, cell=0.42), "GPT", "causal mask: the left only", palette.DECODER)
+                                          rows, cols, cell=0.42), "GPT", "causal mask: the left only", palette.DECODER)
                 return VGroup(c, b, g).arrange(RIGHT, buff=0.6, aligned_edge=UP)
 
             trio = self.fit_folding(make, n, n)
@@ -237,8 +232,9 @@ class BertGpt(ReelScene):
         with self.beat("sizes"):
             self.show_heading("How big: our tiny models and the famous ones")
             rows = []
+            self.tally = {m: parameter_count(self.traces[m]) for m in self.needs}  # what the labels say
             for m, color in (("translator", palette.TEXT), ("bert", palette.ENCODER), ("gpt", palette.DECODER)):
-                n = parameter_count(self.traces[m])
+                n = self.tally[m]
                 famous, size, cite = FAMOUS[m]
                 ours = plain_text(f"our {m}: {n:,} parameters", 28, color)
                 theirs = plain_text(f"{famous}: {readable_count(size)}", 28, palette.TEXT)
