@@ -181,7 +181,7 @@ class BertGpt(ReelScene):
                 self.play(Vanish(line), run_time=self.timing.fast)
                 words = [token(w, palette.DECODER if t < self.prompt else palette.HIGHLIGHT, 26)
                          for t, w in enumerate(self.gtok)]
-                row = words_row(words, buff=0.22)
+                row = words_row(words, buff=0.32)
                 probs = VGroup()
                 for t in range(self.prompt, len(self.gtok)):
                     p = entry(vals, t - 1, int(self.g["decoder.hook_tokens"][t]), 2, size=20)
@@ -219,7 +219,7 @@ class BertGpt(ReelScene):
                                           rows, cols, cell=0.42), "GPT", "causal mask: the left only", palette.DECODER)
                 return VGroup(c, b, g).arrange(RIGHT, buff=0.6, aligned_edge=UP)
 
-            trio = self.fit_folding(make, n, n)
+            trio = self.fit_folding(make, n, n, max_height=layout.STAGE_HEIGHT - 0.3)  # clear of the caption
             for part in trio:
                 self.play(Appear(part), run_time=self.timing.build)
             gmask = self.g[f"{self.gatt}.hook_mask"]
@@ -290,8 +290,9 @@ class BertGpt(ReelScene):
                 branches.append(VGroup(head, names).arrange(DOWN, buff=0.3))
             row = VGroup(*branches).arrange(RIGHT, buff=0.9, aligned_edge=UP)
             self.fit(VGroup(root, row).arrange(DOWN, buff=0.9))
-            arrows = VGroup(*(Arrow(root.get_bottom(), b[0].get_top(), buff=0.1, color=palette.MUTED, stroke_width=3)
-                              for b in branches))
+            arrows = VGroup(*(Arrow(root.get_bottom() + 0.1 * DOWN, b[0].get_top() + 0.15 * UP, buff=0,
+                                    color=palette.MUTED, stroke_width=3, tip_length=0.18,
+                                    max_tip_length_to_length_ratio=0.2) for b in branches))
             self.play(Appear(root), run_time=self.timing.fast)
             self.play(Appear(arrows), *(Appear(b) for b in branches), run_time=self.timing.build)
             self.say("Encoders like BERT and RoBERTa read; decoders like GPT-2 and GPT-3 write; "
