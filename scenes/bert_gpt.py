@@ -16,8 +16,7 @@ default (`model/families.py`: "look" hidden, the first five words), which is thi
 
 from __future__ import annotations
 
-import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Arrow, SurroundingRectangle, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, VGroup
 
 from scenes.kit import layout, palette
 from scenes.kit.animations import Appear, Vanish
