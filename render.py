@@ -333,10 +333,17 @@ def dry_run(name: str, traces: dict, given: dict, check: bool) -> tuple:
     return scene, problems if check else []
 
 
-def record_traces(models: list[str], sentence: str | None, target: str | None) -> dict:
+def record_traces(models: list[str], sentence: str | None, target: str | None, scenes=()) -> dict:
+    """Each model's trace of the user's sentence, recorded as the first of `scenes` (classes) that
+    needs the model declares (`ReelScene.model_input`); by default, the sentence as given."""
     from model.trace import record
+    from scenes.kit.base import ReelScene
 
-    return {m: record(m, sentence, target if m == "translator" else None) for m in models}
+    def how(model: str) -> dict:
+        cls = next((c for c in scenes if model in c.needs), ReelScene)
+        return cls.model_input(model, sentence, target)
+
+    return {m: record(m, **how(m)) for m in models}
 
 
 def chosen_output(args: argparse.Namespace) -> tuple:
@@ -392,7 +399,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{flag} does not apply to {', '.join(names)}")
     require("latex", "dvisvgm")
     needed = list(dict.fromkeys(m for cls in classes.values() for m in cls.needs))
-    traces = record_traces(needed, args.sentence, args.target)
+    traces = record_traces(needed, args.sentence, args.target, list(classes.values()))
     for name, cls in classes.items():  # every option checked before anything is written
         resolve_options(cls, {k: v for k, v in given.items() if any(o.name == k for o in cls.options)}, traces)
     first = traces[needed[0]]

@@ -52,15 +52,22 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess
 
 @pytest.fixture(scope="session")
 def traces_for():
-    """`traces_for(sentence, models)` → {model: trace}, each recorded once per session."""
+    """`traces_for(sentence, models, scene=None)` → {model: trace}, each recorded once per session.
+
+    With `scene` (a scene class), each model's input is derived from the sentence as that scene
+    declares (`model_input`, as render.py does); without, the sentence as given."""
     from model.trace import record
+    from scenes.kit.base import ReelScene
 
     done: dict = {}
 
-    def get(sentence, models):
+    def get(sentence, models, scene=None):
+        how = scene or ReelScene
         for m in models:
-            if (m, sentence) not in done:
-                done[m, sentence] = record(m, sentence, warn=lambda _: None)
-        return {m: done[m, sentence] for m in models}
+            kwargs = how.model_input(m, sentence, None)
+            key = (m, tuple(sorted(kwargs.items())))
+            if key not in done:
+                done[key] = record(m, **kwargs, warn=lambda _: None)
+        return {m: done[m, tuple(sorted(how.model_input(m, sentence, None).items()))] for m in models}
 
     return get

@@ -28,7 +28,7 @@ def checked(traces_for):
     def get(name: str, sentence: str):
         if (name, sentence) not in done:
             cls = scene_class(name)
-            traces = traces_for(sentence, cls.needs)
+            traces = traces_for(sentence, cls.needs, cls)
             done[name, sentence] = check_scene(cls, traces)
         return done[name, sentence]
 

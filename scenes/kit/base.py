@@ -131,6 +131,14 @@ class ReelScene(Scene):
         """CONTRACT: NAME.trace.npz, or NAME.<model>.trace.npz where a scene uses several models."""
         return f"{cls.name}.trace.npz" if len(cls.needs) == 1 else f"{cls.name}.{model}.trace.npz"
 
+    @classmethod
+    def model_input(cls, model: str, sentence: str | None, target: str | None) -> dict:
+        """How the trace of `model` is recorded from the user's sentence and target: the keyword
+        arguments of `model.trace.record`. By default every model reads the sentence as given and only
+        the translator takes the target; a scene whose models need more (bert a masked word) says so
+        here, and `render.py` and the tests record its traces through it."""
+        return {"sentence": sentence, "target": target if model == "translator" else None}
+
     # --- the trace ------------------------------------------------------------
     def values(self, tensor: str, *prefix: int, model: str | None = None) -> Values:
         """A 2-D view of a traced tensor (`prefix` picks e.g. the head) that records what is shown."""

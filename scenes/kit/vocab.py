@@ -38,12 +38,13 @@ class ProbBars(VGroup):
     `values` is a one-row view of a traced probability tensor (e.g. a row of
     `unembed.hook_probs`); `cols` are the columns (vocabulary ids) to draw, top first; `words`
     names every column of the tensor. The bar of `highlight` (a column) is drawn in the
-    highlight colour. Every number carries its manifest record.
+    highlight colour. Every number carries its manifest record. `word_color` colours the words
+    (default: the decoder's; BERT's are the encoder's).
     """
 
     def __init__(self, values: Values, cols: list[int], words: list[str], length: float = 4.0,
                  bar_height: float = 0.36, gap: float = 0.16, font_size: float = NUMBER, word_size: float = 26,
-                 color=palette.DECODER, highlight: int | None = None, decimals: int = 2):
+                 color=palette.DECODER, highlight: int | None = None, decimals: int = 2, word_color=None):
         super().__init__()
         self.values = values
         self.cols = list(cols)
@@ -58,7 +59,7 @@ class ProbBars(VGroup):
             bar = Rectangle(width=max(p * length, 0.02), height=bar_height, stroke_width=0)
             bar.set_fill(fill, opacity=0.85)
             bar.move_to([0, y, 0], aligned_edge=LEFT)
-            word = token(words[c], palette.HIGHLIGHT if c == highlight else palette.DECODER, word_size)
+            word = token(words[c], palette.HIGHLIGHT if c == highlight else (word_color or palette.DECODER), word_size)
             word.move_to([-0.2, y, 0], aligned_edge=RIGHT)
             num = number(values.shown(0, c, decimals), font_size, palette.TEXT)
             num.move_to([bar.get_right()[0] + 0.15, y, 0], aligned_edge=LEFT)
