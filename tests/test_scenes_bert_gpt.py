@@ -88,7 +88,8 @@ def test_the_parameter_tally_is_the_sum_of_the_traces_parameter_sizes(run):
     for model, trace in scene.traces.items():
         expected = sum(int(np.prod(trace.param(n).shape)) for n in trace.param_names)
         assert scene.tally[model] == expected > 0
-    assert len(set(scene.tally.values())) == 3
+    # the translator carries a second stack and cross-attention: it is the largest
+    assert scene.tally["translator"] > max(scene.tally["bert"], scene.tally["gpt"])
 
 
 def test_the_captions_name_the_real_top_guesses(run):
