@@ -36,7 +36,6 @@ for several processes at once (files appear by atomic rename) and bounded: past
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -48,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.errors import InputError
+from scenes.kit.cache import locked
 
 GAP = 0.3  # seconds of silence after a sentence (and between its cues) before the next may start
 TARGET_DBFS = -20.0  # one loudness for every sentence (RMS)
@@ -246,7 +246,7 @@ class Narrator:
         total = sum(size for _, size, _ in entries)
         if total <= self.max_bytes:
             return
-        with _locked(self.cache / ".lock"):
+        with locked(self.cache / ".lock"):
             now = time.time()
             for mtime, size, wav in sorted(entries):
                 if total <= self.max_bytes * 0.8 or now - mtime < KEEP_RECENT:
@@ -270,17 +270,6 @@ def _quiet_manim_muxing() -> None:
     log = logging.getLogger("av.container.output")
     if not any(isinstance(f, _DropMuxWarning) for f in log.filters):
         log.addFilter(_DropMuxWarning())
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def level(sound):

@@ -20,17 +20,28 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transf
 
 
 @contextlib.contextmanager
-def shared_files() -> Iterator[None]:
-    """Hold the cache's lock: one process at a time makes or reads Manim's shared text files."""
-    try:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        fd = os.open(CACHE / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError:  # a read-only cache: nothing can be written, so nothing can race
-        yield
-        return
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (made if missing): one process at a time past here."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+@contextlib.contextmanager
+def shared_files() -> Iterator[None]:
+    """Hold the cache's lock: one process at a time makes or reads Manim's shared text files."""
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        lock = locked(CACHE / ".lock")
+        lock.__enter__()
+    except OSError:  # a read-only cache: nothing can be written, so nothing can race
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
