@@ -31,9 +31,9 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,8 +258,10 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     fps = f"@{settings.fps}fps" if settings.fps else ""
     log(f"{name}: rendering at {label}{fps} …")
     start = time.perf_counter()
-    work = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}{WORK_PREFIX}{os.getpid()}-"))
+    # named before it exists, so that an interrupt arriving while it is made still finds it to remove
+    work = out / f".{name}{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     try:
+        work.mkdir()
         with tempconfig(manim_settings(settings, work, name)):
             narrator = narrator_for(settings.voice) if settings.still is None else None
             make, extra = cls, {}

@@ -244,16 +244,18 @@ def test_an_interrupted_lecture_leaves_nothing_broken_and_resumes(tmp_path):
     next run renders only what is missing. (Silent, --voice none: the lecture has no audio stream.)"""
     out = tmp_path / "out"
     cmd = [sys.executable, *lecture_cmd(out, "--voice", "none", "--jobs", "1", *FAST)]
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Its own process group, signalled as a whole: what Ctrl-C at a terminal does (the workers are told too,
+    # so the scene under way stops at once instead of finishing in the parent's grace period).
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     lines = []
     try:
-        target = f"[scene 1 of {len(SCENES)}]" if len(SCENES) > 1 else "rendering at"
-        for line in p.stdout:  # wait for the first scene to finish (or, with one scene, to be rendering)
+        target = f"{SCENES[1]}: rendering at" if len(SCENES) > 1 else "rendering at"
+        for line in p.stdout:  # wait until the first scene is finished and the next one is rendering
             lines.append(line)
             if target in line:
                 break
-        time.sleep(0.5)  # the next scene is under way (a silent scene at 5 fps can finish in a couple of seconds)
-        p.send_signal(signal.SIGINT)
+        os.killpg(p.pid, signal.SIGINT)
         stdout, stderr = p.communicate(timeout=120)
     finally:
         if p.poll() is None:

@@ -234,7 +234,8 @@ def test_full_render_writes_video_of_the_announced_length(full_render):
     with av.open(str(movie)) as container:
         stream = container.streams.video[0]
         duration = container.duration / 1e6
-        by_frames = stream.frames / float(stream.average_rate)
+        rate = float(stream.average_rate)  # read while the file is open: after close the stream's memory is gone
+        by_frames = stream.frames / rate
         width, height = stream.codec_context.width, stream.codec_context.height
         codec, pix_fmt = stream.codec_context.name, stream.codec_context.pix_fmt
     # what every slide program plays, with its index in front so a browser starts at once
@@ -246,7 +247,7 @@ def test_full_render_writes_video_of_the_announced_length(full_render):
     assert 30 <= duration <= 120, duration
     assert (width, height) == (854, 480)
     # ≈, not ==: Manim stamps a clip whose run time is not a whole number of frames a few ticks short
-    assert float(stream.average_rate) == pytest.approx(15, rel=1e-3)
+    assert rate == pytest.approx(15, rel=1e-3)
 
 
 @pytest.mark.render
