@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slides", choices=("html", "pptx"),
                    help="a presentation whose slides are the scene's beats, speaker notes its captions: "
                         "NAME.html (+ NAME_assets/, works offline) or NAME.pptx")
-    p.add_argument("--beats", action="store_true", help="list the scene's beats (name, start, end, poster) and exit")
+    p.add_argument("--beats", action="store_true", help="list the scene's beats (name, start, end, poster) and exit; "
+                   "with --voice, timed as the narrated video")
     p.add_argument("--check", action="store_true",
                    help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
     p.add_argument("--force", action="store_true", help="render even if nothing changed")
@@ -323,15 +324,18 @@ def up_to_date(files: dict[str, Path], key_file: Path, key: str) -> bool:
     return all(p.exists() for p in files.values()) and key_file.exists() and key_file.read_text() == key
 
 
-def dry_run(name: str, traces: dict, given: dict, check: bool) -> tuple:
-    """Run a scene without writing anything; with `check`, under the frame check."""
+def dry_run(name: str, traces: dict, given: dict, check: bool, narrator=None, quality: str = "low",
+            fps: int | None = None) -> tuple:
+    """Run a scene without writing anything; with `check`, under the frame check; with a narrator,
+    timed as the narrated video is."""
     from scenes import scene_class
     from scenes.kit.framecheck import FrameCheck, check_scene
     from scenes.kit.options import resolve_options
 
     cls = scene_class(name)
     opts = resolve_options(cls, given, traces)
-    scene, problems = check_scene(cls, {m: traces[m] for m in cls.needs}, opts)
+    scene, problems = check_scene(cls, {m: traces[m] for m in cls.needs}, opts, narrator=narrator,
+                                  quality=QUALITIES[quality][0], fps=fps)
     return scene, problems if check else []
 
 
@@ -409,9 +413,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.beats or args.check:
         failed = 0
+        narrator = narrator_for(args.voice) if args.voice else None  # narrated times, as that video would have
         for name in names:
             opts = {k: v for k, v in given.items() if any(o.name == k for o in classes[name].options)}
-            scene, problems = dry_run(name, traces, opts, check=args.check)
+            scene, problems = dry_run(name, traces, opts, check=args.check, narrator=narrator, quality=args.quality,
+                                      fps=args.fps)
             if args.beats:
                 print(f"{name}: {scene.renderer.time:.1f} s")
                 for b in scene.beats:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -237,6 +238,17 @@ def test_a_single_scene_can_be_narrated(tmp_path):
     assert caps and all(c.get("cues") and c["cues"][0]["start"] == c["start"] for c in caps)
     for c in caps:  # each sentence is heard where its caption starts
         assert dbfs(samples(tmp_path / f"{name}.mp4", c["start"], c["start"] + 0.8)) > -35, c
+    # --beats with the same voice lists the narrated clip's times, without rendering it
+    listed = run_cli("render.py", "--scene", name, "--voice", "flite", *FAST, "--beats")
+    assert_ok(listed)
+    rows = re.findall(r"^  (\S.*?)\s+([\d.]+) –\s+([\d.]+) s", listed.stdout, re.M)
+    assert [n for n, _, _ in rows] == [b["name"] for b in beats["beats"]], listed.stdout
+    # within a frame and 2 %: a run that draws no frames does not round each animation to whole frames
+    for (_, start, end), b in zip(rows, beats["beats"]):
+        for listed_at, rendered_at in ((float(start), b["start"]), (float(end), b["end"])):
+            assert listed_at == pytest.approx(rendered_at, rel=0.02, abs=1 / 5), (listed.stdout, beats["beats"])
+    silent = run_cli("render.py", "--scene", name, *FAST, "--beats")  # the silent clip is shorter
+    assert float(re.search(rf"^{name}: ([\d.]+) s", silent.stdout, re.M).group(1)) < float(rows[-1][2]) - 5
 
 
 def test_an_interrupted_lecture_leaves_nothing_broken_and_resumes(tmp_path):

@@ -228,8 +228,11 @@ class FrameCheck:
 
 
 def check_scene(scene_cls, traces: dict, options: dict | None = None, media_dir: str | Path | None = None,
-                quality: str = "low_quality"):
-    """Run a scene without writing video, watched by a FrameCheck; returns (scene, problems)."""
+                quality: str = "low_quality", narrator=None, fps: int | None = None):
+    """Run a scene without writing video, watched by a FrameCheck; returns (scene, problems).
+
+    With a narrator, each beat waits for its spoken sentences (synthesised, not played), so the
+    scene's times are those of the narrated video."""
     from .cache import CACHE
 
     with tempfile.TemporaryDirectory(prefix="framecheck-") as tmp:
@@ -244,8 +247,10 @@ def check_scene(scene_cls, traces: dict, options: dict | None = None, media_dir:
             "write_to_movie": False,
             "save_last_frame": True,  # skips drawing every frame: the check reads the scene graph, not pixels
         }
+        if fps:  # times snap to frames: the same rate as a video gives the same times
+            settings["frame_rate"] = fps
         check = FrameCheck()
         with tempconfig(settings):
-            scene = scene_cls(traces=traces, options=options or {}, observer=check)
+            scene = scene_cls(traces=traces, options=options or {}, observer=check, narrator=narrator)
             scene.render()
     return scene, check.problems
