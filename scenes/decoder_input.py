@@ -35,29 +35,9 @@ class DecoderInput(ReelScene):
         t = self.trace
         self.tgt = t.tokens("decoder")  # <bos> + the translation
         self.d_model, self.d_vocab = t.config["d_model"], t.config["d_vocab"]
-        self.heading_shown = None
 
     def rows(self, size: float = 24):
         return self.labels("decoder", size)
-
-    def title(self, text: str, formula_mob=None) -> VGroup:
-        self.heading_shown = self.show_heading(text, formula_mob)
-        return self.heading_shown
-
-    def clear_stage(self, *keep) -> None:
-        super().clear_stage(*keep)
-        self.heading_shown = None
-
-    def turn(self, *animations) -> None:
-        """The heading and caption on screen leave while `animations` play."""
-        gone = [Vanish(self.heading_shown)] if self.heading_shown is not None else []
-        self.heading_shown = None
-        had_caption = self._caption is not None
-        if had_caption:
-            gone.append(Vanish(self._caption))
-        self.play(*animations, *gone, run_time=self.timing.fast)
-        if had_caption:
-            self._caption_ended()
 
     # ------------------------------------------------------------------ beats
     def shift(self) -> None:
@@ -122,8 +102,8 @@ class DecoderInput(ReelScene):
     def embed(self) -> None:
         with self.beat("embedding"):
             d, V = self.d_model, self.d_vocab
-            self.title("Each token becomes a vector",
-                       formula(rf"E = W_E[\text{{tokens}}]:\ \text{{rows of a }} {V}\times {d} \text{{ table}}", 34))
+            self.show_heading("Each token becomes a vector",
+                              formula(rf"E = W_E[\text{{tokens}}]:\ \text{{rows of a }} {V}\times {d} \text{{ table}}", 34))
             fold: dict = {}
 
             def make(rows: int, cols: int) -> MatrixView:
@@ -143,15 +123,15 @@ class DecoderInput(ReelScene):
                                         max_rows=r, max_cols=c),
                 fold["rows"], fold["cols"])
             self.turn(CrossFade(e, scaled))
-            self.title("Scaled", formula(rf"E\sqrt{{d_{{\mathrm{{model}}}}}} = E\sqrt{{{d}}}", 34))
+            self.show_heading("Scaled", formula(rf"E\sqrt{{d_{{\mathrm{{model}}}}}} = E\sqrt{{{d}}}", 34))
             self.say(f"Multiplied by \u221a{d}, as in the encoder, so that the positions added next do not drown them.")
             self.clear_stage()
 
     def positions(self) -> None:
         with self.beat("positions", poster=True):
             T, d = len(self.tgt), self.d_model
-            self.title("Where each token stands: add the positions",
-                       formula(r"X = E\sqrt{d_{\mathrm{model}}} + P", 36))
+            self.show_heading("Where each token stands: add the positions",
+                              formula(r"X = E\sqrt{d_{\mathrm{model}}} + P", 36))
 
             def make(rows: int, cols: int) -> VGroup:
                 e = MatrixView(self.values("decoder.hook_embed_scaled"), r"E\sqrt{d}", palette.DECODER,
@@ -179,7 +159,7 @@ class DecoderInput(ReelScene):
         with self.beat("into the decoder"):
             e, plus, p, eq, x = self.parts
             self.turn(Vanish(VGroup(e, plus, p, eq)))
-            self.title("Into the decoder: masked self-attention next")
+            self.show_heading("Into the decoder: masked self-attention next")
             whole = self.fit_folding(
                 lambda r, c: MatrixView(self.values("decoder.hook_input"), "X", palette.DECODER, where="decoder input",
                                         row_labels=self.rows(), max_rows=r, max_cols=c),

@@ -62,27 +62,6 @@ class MaskedAttention(ReelScene):
     def cols(self, size: float = 20):
         return key_labels(self.trace, "decoder", size)
 
-    def title(self, text: str, formula_mob=None) -> VGroup:
-        self.heading_shown = self.show_heading(text, formula_mob)
-        return self.heading_shown
-
-    def clear_stage(self, *keep) -> None:
-        super().clear_stage(*keep)
-        self.heading_shown = None
-
-    def turn(self, *animations, run_time: float | None = None) -> None:
-        """The next step: the heading and caption on screen leave while `animations` play."""
-        gone = []
-        if getattr(self, "heading_shown", None) is not None:
-            gone.append(Vanish(self.heading_shown))
-            self.heading_shown = None
-        had_caption = self._caption is not None
-        if had_caption:
-            gone.append(Vanish(self._caption))
-        self.play(*animations, *gone, run_time=run_time or self.timing.fast)
-        if had_caption:
-            self._caption_ended()
-
     def swap(self, old, new) -> None:
         """`new` replaces `old` on screen (after a cross-fade of some of their parts)."""
         self.remove(*old.get_family())
@@ -121,7 +100,7 @@ class MaskedAttention(ReelScene):
     def score(self) -> None:
         with self.beat("scores"):
             h, T, dk = self.head, len(self.tgt), self.d_head
-            self.title("Every position scores every position",
+            self.show_heading("Every position scores every position",
                               formula(rf"Q\,{{K}}^\top:\ ({T}\times {dk})\cdot({dk}\times {T}) = ({T}\times {T})", 34,
                                       Q=palette.QUERY, K=palette.KEY))
             fold: dict = {}
@@ -168,7 +147,7 @@ class MaskedAttention(ReelScene):
     def mask(self) -> None:
         with self.beat("mask", poster=True):
             T = len(self.tgt)
-            self.title("The mask: no looking ahead",
+            self.show_heading("The mask: no looking ahead",
                               formula(r"S_{t,s} = -\infty \ \text{ where } s > t", 34))
             fold: dict = {}
 
@@ -200,11 +179,11 @@ class MaskedAttention(ReelScene):
             self.turn(CrossFade(masked.entries, pattern.entries), CrossFade(masked.title, pattern.title),
                       run_time=self.timing.build)
             self.swap(masked, pattern)
-            self.title("Softmax along each row", formula(r"A = \mathrm{softmax}(S)\qquad e^{-\infty} = 0", 34))
+            self.show_heading("Softmax along each row", formula(r"A = \mathrm{softmax}(S)\qquad e^{-\infty} = 0", 34))
             self.say("e to the \u2212\u221e is zero: the future gets exactly 0 weight, and each row's weights still add up to 1.")
             self.turn(Vanish(pattern))
             weights = self.trace[f"{self.a}.hook_pattern"][self.head]
-            self.title("Each row sees only the past")
+            self.show_heading("Each row sees only the past")
             grid = self.fit_folding(
                 lambda rows, cols: AttentionGrid(self.views["hook_pattern"], self.rows(24), self.cols(22), cell=0.5,
                                                  cell_width=0.9, mask=self.blocked, max_rows=rows, max_cols=cols),
@@ -227,7 +206,7 @@ class MaskedAttention(ReelScene):
     def hand_on(self) -> None:
         with self.beat("hand on"):
             p, T = self.p, len(self.tgt)
-            self.title("Carried forward: add & norm, then cross-attention",
+            self.show_heading("Carried forward: add & norm, then cross-attention",
                               formula(r"X = \mathrm{LayerNorm}\big(x + \mathrm{attention}(x)\big)", 34))
 
             def make(rows: int, cols: int) -> VGroup:
@@ -255,7 +234,7 @@ class MaskedAttention(ReelScene):
             self.turn(Vanish(VGroup(x, plus, out, norm, where)))
             res.title.remove(where)
             # where cross-attention begins: the encoder's memory M on the left, these rows X on the right
-            self.title("X asks the questions of cross-attention")
+            self.show_heading("X asks the questions of cross-attention")
             memory, stream = self.fit_folding(lambda r, c: memory_and_stream(self, self.layer, r, c), 12, 6)
             self.play(Slide(res, stream, scale=stream.brackets.height / res.brackets.height),
                       run_time=self.timing.move)

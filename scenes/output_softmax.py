@@ -14,7 +14,7 @@ import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Create, SurroundingRectangle, VGroup
 
 from scenes.kit import layout, palette
-from scenes.kit.animations import Appear, Vanish
+from scenes.kit.animations import Appear
 from scenes.kit.base import ReelScene
 from scenes.kit.choose import quote
 from scenes.kit.components import MatrixView, formula, label, plain_text, token
@@ -58,14 +58,6 @@ class OutputSoftmax(ReelScene):
     def rows(self, size: float = 24):
         return self.labels("decoder", size)
 
-    def title(self, text: str, formula_mob=None) -> VGroup:
-        self.heading_shown = self.show_heading(text, formula_mob)
-        return self.heading_shown
-
-    def clear_stage(self, *keep) -> None:
-        super().clear_stage(*keep)
-        self.heading_shown = None
-
     # ------------------------------------------------------------------ beats
     def last_vectors(self) -> None:
         with self.beat("last vectors"):
@@ -86,8 +78,8 @@ class OutputSoftmax(ReelScene):
     def logits(self) -> None:
         with self.beat("logits"):
             T, d, V = len(self.tgt), self.d_model, self.d_vocab
-            self.title("A score for every word: the logits",
-                       formula(rf"Z = Y\,W_U + b_U:\ ({T}\times {d})\cdot({d}\times {V}) = ({T}\times {V})", 34))
+            self.show_heading("A score for every word: the logits",
+                              formula(rf"Z = Y\,W_U + b_U:\ ({T}\times {d})\cdot({d}\times {V}) = ({T}\times {V})", 34))
 
             def make(rows: int, cols: int):
                 words = self.cols[:max(3, cols)]
@@ -116,8 +108,8 @@ class OutputSoftmax(ReelScene):
             t = self.row
             top = top_k(self.probs[t], TOP)
             here, nxt = self.tgt[t], self.words[top[0]]
-            self.title(f"Row \u201c{here}\u201d: softmax over {self.d_vocab} words",
-                       formula(r"p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", 36))
+            self.show_heading(f"Row \u201c{here}\u201d: softmax over {self.d_vocab} words",
+                              formula(r"p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", 36))
 
             def make(rows: int, cols: int) -> VGroup:
                 k = top[:rows]
@@ -161,8 +153,8 @@ class OutputSoftmax(ReelScene):
     def classify(self) -> None:
         with self.beat("classify"):
             T = len(self.tgt)
-            self.title("At every position: a classification over the vocabulary",
-                       formula(r"\hat y_t = \arg\max_i\ p_{t,i}", 36))
+            self.show_heading("At every position: a classification over the vocabulary",
+                              formula(r"\hat y_t = \arg\max_i\ p_{t,i}", 36))
             view = self.fit_folding(
                 lambda r, c: vocab_matrix(self.values("unembed.hook_probs"), self.cols[:max(3, c)], "P", self.words,
                                           row_labels=self.rows(), max_rows=r),

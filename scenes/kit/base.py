@@ -82,6 +82,7 @@ class ReelScene(Scene):
         self.still_image = None
         self._seen: dict[int, object] = {}  # holds the mobjects too, so that no id is reused
         self._caption = None
+        self.heading_shown = None  # the heading (and formula) on screen, which `turn` takes away
         self._caption_record: Caption | None = None
         super().__init__(**kwargs)
 
@@ -252,6 +253,8 @@ class ReelScene(Scene):
             self.play(*(Vanish(m, run_time=self.timing.fast) for m in gone))
         if self._caption is None or id(self._caption) not in keep_ids:
             self._caption_ended()
+        if self.heading_shown is not None and id(self.heading_shown) not in keep_ids:
+            self.heading_shown = None
 
     # --- layout -----------------------------------------------------------------
     def fit(self, group: Mobject, center=layout.STAGE_CENTER, max_width: float = layout.SAFE_WIDTH,
@@ -276,7 +279,19 @@ class ReelScene(Scene):
             formula_mob.next_to(head, DOWN, buff=0.15)
             group.add(formula_mob)
         self.play(Appear(group, run_time=self.timing.fast))
+        self.heading_shown = group
         return group
+
+    def turn(self, *animations, run_time: float | None = None) -> None:
+        """The next step: the heading and the caption on screen leave while `animations` play."""
+        gone = [Vanish(self.heading_shown)] if self.heading_shown is not None else []
+        self.heading_shown = None
+        had_caption = self._caption is not None
+        if had_caption:
+            gone.append(Vanish(self._caption))
+        self.play(*animations, *gone, run_time=run_time or self.timing.fast)
+        if had_caption:
+            self._caption_ended()
 
     # --- the shared beats -----------------------------------------------------------
     def show_product(self, make, rows: int, cols: int, source_tag: str | None = None,
