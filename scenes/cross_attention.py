@@ -10,7 +10,7 @@ queries, keys, values, scores, weights and outputs of one head of one decoder la
 
 from __future__ import annotations
 
-from manim import DOWN, LEFT, ORIGIN, RIGHT, UL, UP, Brace, Create, Indicate, SurroundingRectangle, VGroup
+from manim import DOWN, LEFT, ORIGIN, RIGHT, UL, UP, Create, Indicate, SurroundingRectangle, VGroup
 
 from scenes.kit import layout, palette
 from scenes.kit.animations import Appear, CrossFade, Slide, Vanish
@@ -19,7 +19,6 @@ from scenes.kit.choose import describe_pattern, example_cell
 from scenes.kit.components import (
     AttentionGrid,
     MatrixView,
-    Values,
     WeightBlock,
     cell_width,
     formula,
@@ -31,6 +30,7 @@ from scenes.kit.components import (
     wrapped_words,
 )
 from scenes.kit.glyphs import baseline, set_baseline
+from scenes.kit.heads import combine_heads
 from scenes.kit.options import Head, Layer
 
 
@@ -279,46 +279,6 @@ class CrossAttention(ReelScene):
 
     def combine_heads(self) -> None:
         with self.beat("heads"):
-            t = self.trace
-            n_heads = t.config["n_heads"]
-            concat = r"\ ".join(f"Z_{hh}" for hh in range(n_heads))
-            heading = self.show_heading("Every head at once, then mixed", formula(rf"\mathrm{{out}} = [{concat}]\,W_O + b_O", 36))
-            def heads_grids(rows: int, cols: int) -> VGroup:
-                grids = VGroup()
-                for hh in range(n_heads):
-                    g = AttentionGrid(self.values(f"{self.a}.hook_pattern", hh), self.tgt_labels(20), self.src_labels(18),
-                                      cell=0.36, cell_width=0.46, numbers=False, max_rows=rows, max_cols=cols)
-                    cap = label(f"head {hh}", 22, palette.HIGHLIGHT if hh == self.head else palette.MUTED)
-                    grids.add(VGroup(g, cap.next_to(g, DOWN, buff=0.15)))
-                return grids.arrange(RIGHT, buff=0.8)
-
-            grids = self.fit_folding(heads_grids, len(self.tgt), len(self.src), center=0.3 * DOWN)
-            self.play(Appear(grids), run_time=self.timing.build)
-            self.say("Each head learns its own way of looking.", pause=self.timing.read)
-            self.play(Vanish(grids), run_time=self.timing.fast)
-            # the heads' outputs side by side; only the first carries row labels, the rows line up
-            w_o = t.param(f"{self.a}.W_O")  # [heads, d_head, d_model]: stacked, it maps the concatenation
-            w_o = Values(self.needs[0], f"param.{self.a}.W_O", w_o.reshape(-1, self.d_model))
-
-            def mixing(rows: int, cols: int) -> VGroup:
-                zs = [
-                    MatrixView(self.values(f"{self.a}.hook_z", hh), f"Z_{hh}", palette.QUERY, max_rows=rows,
-                               max_cols=min(cols, 4), row_labels=self.tgt_labels(22) if hh == 0 else None)
-                    for hh in range(n_heads)
-                ]
-                out = MatrixView(self.values(f"{self.a}.hook_out"), r"\mathrm{out}", palette.DECODER, max_rows=rows,
-                                 max_cols=cols)
-                heads = VGroup(*zs).arrange(RIGHT, buff=0.08, aligned_edge=UP)
-                brace = Brace(VGroup(*(z.brackets for z in zs)), DOWN, color=palette.MUTED)
-                joined = label(f"concatenated: {len(self.tgt)} \u00d7 {n_heads * self.d_head}", 22)
-                heads.add(brace, joined.next_to(brace, DOWN, buff=0.1))
-                row = VGroup(heads, formula(r"\times", 36), WeightBlock(w_o, "W_O", cell=0.09), formula("=", 36), out)
-                row.arrange(RIGHT, buff=0.25)
-                out.shift((zs[0].entries.get_top()[1] - out.entries.get_top()[1]) * UP)  # same rows, same height
-                return row
-
-            row = self.fit_folding(mixing, 12, 5, center=0.4 * DOWN)
-            self.play(Appear(row), run_time=self.timing.build)
-            self.say("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream.",
-                     pause=self.timing.look)
-            self.clear_stage()
+            combine_heads(self, self.a, self.tgt_labels, self.src_labels, self.head, palette.DECODER,
+                          mixing="Side by side, the heads' outputs are mixed by one more matrix, "
+                                 "then added back to the decoder's stream.")
