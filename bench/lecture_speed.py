@@ -18,48 +18,17 @@ and CPU time ÷ cores is what the wall time would be with the machine to itself.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import ROOT, cpu_note, failed, load, media_seconds, print_table, run_render, verdict
+
 sys.path.insert(0, str(ROOT))
 
 TARGET_LOW = 0.3  # render seconds per second of lecture at 480p15
 TARGET_HIGH = 0.7  # … at 1080p30 on 2 cores
 TARGET_RERUN = 0.1  # an unchanged re-run, as a fraction of the first run
-
-
-CPU = {"last": 0.0}  # CPU seconds of the last run
-
-
-def run(out: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    cmd = [sys.executable, "render.py", "--lecture", "--out", str(out), *args]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # every process of the run, workers and ffmpeg included
-    CPU["last"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return time.perf_counter() - start, r
-
-
-def seconds_of(movie: Path) -> float | None:
-    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(movie)],
-                       capture_output=True, text=True)
-    try:
-        return float(json.loads(r.stdout)["format"]["duration"])
-    except (ValueError, KeyError):
-        return None
-
-
-def failed(r: subprocess.CompletedProcess) -> str:
-    lines = (r.stderr or r.stdout).strip().splitlines()
-    return f"exit {r.returncode}: {lines[-1] if lines else '(no output)'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,27 +41,27 @@ def main(argv: list[str] | None = None) -> int:
     extra = (["--scenes", args.scenes] if args.scenes else []) + (["--jobs", str(args.jobs)] if args.jobs else [])
 
     rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict, cpu
-    verdict = lambda value, target: "ok" if value <= target else "MISSED"  # noqa: E731
-    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"{load()} at the start")
     with tempfile.TemporaryDirectory(prefix="lecture-speed-") as tmp:
         runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
         if args.only != "low":
             runs.append(("1080p30", ["--quality", "high", "--fps", "30"], TARGET_HIGH, Path(tmp, "high")))
         for label, opts, target, out in runs:
             print(f"rendering the lecture at {label} …", file=sys.stderr, flush=True)
-            wall, r = run(out, *opts, *extra, "--force")
+            wall, cpu, r = run_render("--lecture", "--out", str(out), *opts, *extra, "--force")
             if r.returncode != 0:
                 rows.append((f"lecture {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r), "-"))
                 continue
-            video = seconds_of(out / "lecture.mp4")
-            ratio = wall / video if video else float("nan")
-            cpu = CPU["last"]
+            video = media_seconds(out / "lecture.mp4")
+            if not video:
+                rows.append((f"lecture {label}", f"{wall:.1f} s", "?", "?", f"≤ {target:.1f}", "no duration found", "-"))
+                continue
+            ratio = wall / video
             rows.append((f"lecture {label}", f"{wall:.1f} s", f"{video:.1f} s", f"{ratio:.2f}", f"≤ {target:.1f}",
-                         verdict(ratio, target), f"{cpu:.0f} s; ÷ video {cpu / video:.2f}; ÷ {os.cpu_count()} cores "
-                         f"÷ video {cpu / os.cpu_count() / video:.2f}"))
+                         verdict(ratio, target), cpu_note(cpu, video)))
             if label == "480p15":
                 print("re-running it with nothing changed …", file=sys.stderr, flush=True)
-                wall2, r2 = run(out, *opts, *extra)
+                wall2, cpu2, r2 = run_render("--lecture", "--out", str(out), *opts, *extra)
                 if r2.returncode != 0:
                     note = failed(r2)
                 elif "lecture: nothing changed" not in r2.stdout:
@@ -100,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     note = verdict(wall2 / wall, TARGET_RERUN)
                 rows.append(("re-run 480p15, unchanged", f"{wall2:.1f} s", "-", f"{wall2 / wall:.2f} of the first",
-                             f"≤ {TARGET_RERUN:.1f}", note, f"{CPU['last']:.0f} s; {CPU['last'] / cpu:.2f} of the first"))
+                             f"≤ {TARGET_RERUN:.1f}", note, f"{cpu2:.0f} s; {cpu2 / cpu:.2f} of the first"))
                 if args.wer:
                     from reel.listen import cue_wer
 
@@ -108,14 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(("narration WER (PocketSphinx)", "-", f"{report['words']} words", f"{report['wer']:.2f}",
                                  "≤ 0.35", verdict(report["wer"], 0.35), "-"))
 
-    head = ("", "wall time", "video", "ratio", "target", "verdict", "CPU time")
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5, 6) else f"{{:>{w}}}" for i, w in enumerate(widths))
-    print(fmt.format(*head).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(fmt.format(*row).rstrip())
-    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    print_table(("", "wall time", "video", "ratio", "target", "verdict", "CPU time"), rows, left=(0, 5, 6))
+    print(f"{load()} at the end")
     return 0
 
 

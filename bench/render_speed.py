@@ -17,10 +17,10 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import cpu_note, failed, load, media_seconds, print_table, run_render, verdict
+
 SCENE = "cross_attention"
 VIDEO_LINE = re.compile(r"\((\d+(?:\.\d+)?) s of video\)")
 
@@ -29,29 +29,9 @@ TARGET_HIGH = 1.0  # … at 1080p30
 TARGET_RERUN = 5.0  # seconds for a re-run with nothing changed
 
 
-def run(out: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    cmd = [sys.executable, "render.py", "--scene", SCENE, "--out", str(out), *args]
-    start = time.perf_counter()
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    return time.perf_counter() - start, r
-
-
 def clip_seconds(r: subprocess.CompletedProcess, movie: Path) -> float | None:
     m = VIDEO_LINE.search(r.stdout)
-    if m:
-        return float(m.group(1))
-    try:
-        import av
-
-        with av.open(str(movie)) as c:
-            return c.duration / 1e6 if c.duration else None
-    except Exception:
-        return None
-
-
-def failed(r: subprocess.CompletedProcess) -> str:
-    lines = (r.stderr or r.stdout).strip().splitlines()
-    return f"exit {r.returncode}: {lines[-1] if lines else '(no output)'}"
+    return float(m.group(1)) if m else media_seconds(movie)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", choices=["low"], help="run only the 480p15 render and its re-run")
     args = p.parse_args(argv)
 
-    rows: list[tuple[str, str, str, str, str, str]] = []  # what, wall, video, ratio, target, verdict
-
-    def verdict(value: float, target: float) -> str:
-        return "ok" if value <= target else "MISSED"
+    rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict, cpu
+    print(f"{load()} at the start")
 
     with tempfile.TemporaryDirectory(prefix="render-speed-") as tmp:
         runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
@@ -70,36 +48,32 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(("1080p30", ["--quality", "high", "--fps", "30"], TARGET_HIGH, Path(tmp, "high")))
         for label, opts, target, out in runs:
             print(f"rendering {SCENE} at {label} …", file=sys.stderr, flush=True)
-            wall, r = run(out, *opts, "--force")
+            wall, cpu, r = run_render("--scene", SCENE, "--out", str(out), *opts, "--force")
             if r.returncode != 0:
-                rows.append((f"render {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r)))
+                rows.append((f"render {label}", f"{wall:.1f} s", "-", "-", f"≤ {target:.1f}", failed(r), "-"))
                 continue
             video = clip_seconds(r, out / f"{SCENE}.mp4")
             if video:
                 ratio = wall / video
                 rows.append((f"render {label}", f"{wall:.1f} s", f"{video:.1f} s", f"{ratio:.2f}", f"≤ {target:.1f}",
-                             verdict(ratio, target)))
+                             verdict(ratio, target), cpu_note(cpu, video)))
             else:
-                rows.append((f"render {label}", f"{wall:.1f} s", "?", "?", f"≤ {target:.1f}", "no duration found"))
+                rows.append((f"render {label}", f"{wall:.1f} s", "?", "?", f"≤ {target:.1f}", "no duration found", "-"))
 
             if label == "480p15":
                 print(f"re-running {SCENE} at {label} with nothing changed …", file=sys.stderr, flush=True)
-                wall2, r2 = run(out, *opts)
+                wall2, cpu2, r2 = run_render("--scene", SCENE, "--out", str(out), *opts)
                 if r2.returncode != 0:
                     note = failed(r2)
                 elif "nothing changed" not in r2.stdout:
                     note = "RENDERED AGAIN (not skipped)"
                 else:
                     note = verdict(wall2, TARGET_RERUN)
-                rows.append((f"re-run {label}, unchanged", f"{wall2:.1f} s", "-", "-", f"≤ {TARGET_RERUN:.0f} s", note))
+                rows.append((f"re-run {label}, unchanged", f"{wall2:.1f} s", "-", "-", f"≤ {TARGET_RERUN:.0f} s", note,
+                             f"{cpu2:.0f} s"))
 
-    head = ("", "wall time", "video", "time ÷ video", "target", "verdict")
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
-    print(fmt.format(*head).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(fmt.format(*row).rstrip())
+    print_table(("", "wall time", "video", "time ÷ video", "target", "verdict", "CPU time"), rows, left=(0, 5, 6))
+    print(f"{load()} at the end")
     return 0
 
 
