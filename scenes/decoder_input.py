@@ -16,6 +16,7 @@ from scenes.kit.animations import Appear, CrossFade, Slide, Vanish
 from scenes.kit.base import ReelScene
 from scenes.kit.components import MatrixView, formula, label, plain_text, token
 from scenes.kit.glyphs import set_baseline
+from scenes.kit.vocab import next_tokens
 
 
 class DecoderInput(ReelScene):
@@ -46,7 +47,7 @@ class DecoderInput(ReelScene):
             sub = label("what it reads, and what each position must predict  \u00b7  on your sentence", 24)
             sub.next_to(title, DOWN, buff=0.2)
             words = self.tgt[1:]
-            out = self.tgt[1:] + ["<eos>"]  # what row t predicts: token t+1 (the last, the end)
+            out = next_tokens(self.trace)  # what row t predicts: token t+1 (after the last, the end)
 
             def make(per_line: int) -> VGroup:
                 size = 28

@@ -26,6 +26,7 @@ from scenes.kit.components import MatrixView, _fold, label, plain_text, token, w
 from scenes.kit.encoding import LabelledNumbers, entry
 from scenes.kit.reveal import Reveal, hide
 from scenes.kit.layout import SAFE_WIDTH
+from scenes.kit.vocab import next_tokens, vocabulary
 
 SURE = 0.9  # a word written with at least this probability counts as sure
 
@@ -57,11 +58,10 @@ class Overview(ReelScene):
         self.d_model = t.config["d_model"]
         n = t.config["n_layers"]
         self.n_enc, self.n_dec = n["encoder"], n["decoder"]
-        # row t of the decoder predicts token t+1; after the last comes <eos> (the encoder's last token is its id)
-        dec_ids = [int(i) for i in t["decoder.hook_tokens"]]
-        eos = self.ids[self.src.index("<eos>")] if "<eos>" in self.src else None
-        self.next_ids = dec_ids[1:] + ([eos] if eos is not None else [])
-        self.next_words = self.tgt[1:] + (["<eos>"] if eos is not None else [])
+        # row t of the decoder predicts token t+1; after the last, <eos> (or, for a translation cut short, its next word)
+        words = vocabulary(t)
+        self.next_words = next_tokens(t)
+        self.next_ids = [words.index(w) for w in self.next_words]
         self.layout = self.build()
 
     def build(self) -> VGroup:

@@ -155,3 +155,22 @@ def test_step_by_step_decoding_equals_the_teacher_forced_trace_row_by_row(transl
     # and the model's own greedy decoding wrote exactly this translation
     out = model.greedy(src, tok.bos_id, tok.eos_id)[0]
     assert out[: T - 1] == tgt[0, 1:].tolist()
+
+
+def test_the_last_decoder_row_predicts_eos_or_for_a_cut_translation_the_next_word():
+    """Row labels "le → chat": after the last row comes <eos> for a finished translation or a --target;
+    for the model's own translation cut at the length limit, the word it would have gone on with."""
+    from model.trace import record
+    from scenes.kit.components import stack_labels
+    from scenes.kit.vocab import next_tokens
+
+    full = record("translator", SENTENCES["default"], warn=lambda m: None)
+    words = full.output.split()
+    assert next_tokens(full) == words + ["<eos>"]
+    # the same translation cut one word short, as greedy decoding leaves it at the limit
+    cut = record("translator", SENTENCES["default"], target=" ".join(words[:-1]), warn=lambda m: None)
+    assert next_tokens(cut)[-1] == "<eos>"  # as a --target, the French given ends there
+    cut.meta["output"] = " ".join(words[:-1])
+    assert next_tokens(cut) == words  # the last row's most probable word: greedy's next
+    last = stack_labels(cut, "decoder")[-1]
+    assert any(getattr(m, "text", "").endswith(words[-1]) for m in last.get_family()), last

@@ -146,7 +146,12 @@ def stack_labels(trace, stack: str, size: float = TOKEN_SIZE) -> list[VGroup]:
     tokens = trace.tokens(stack)
     color = STACK_COLORS[stack]
     if stack == "decoder":
-        after = "<eos>" if trace.model == "translator" else "?"
+        if trace.model == "translator":
+            from .vocab import next_tokens  # (vocab builds on this module)
+
+            after = next_tokens(trace)[-1]
+        else:
+            after = "?"  # GPT: what comes after the prompt is the scene's question
         return [decoder_row_label(tokens, t, size, after_last=after, color=color) for t in range(len(tokens))]
     return [token(w, color, size) for w in tokens]
 

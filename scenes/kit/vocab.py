@@ -7,6 +7,9 @@ each probability from the traced tensor it is given, never one it computed.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, VGroup
 
@@ -134,7 +137,7 @@ def key_labels(trace, stack: str = "decoder", size: float = 20) -> list[VGroup]:
     return [token(w, color, size) for w in trace.tokens(stack)]
 
 
-__all__ = ["vocabulary", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights", "memory_and_stream",
+__all__ = ["vocabulary", "next_tokens", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights", "memory_and_stream",
            "key_labels"]
 
 
@@ -145,13 +148,33 @@ def vocabulary(trace) -> list[str]:
     shipped beside the checkpoint (`assets/vocab.json`, read without PyTorch); it is checked
     against the trace: the right size, and the trace's own ids spell its own tokens.
     """
-    from model.tokenizer import Tokenizer
-
     from .defaults import ASSETS
 
-    words = Tokenizer.load(ASSETS / "vocab.json").itos
+    words = _shipped_words(str(ASSETS / "vocab.json"))
     ok = len(words) == trace.config["d_vocab"] and all(
         [words[int(i)] for i in trace[f"{stack}.hook_tokens"]] == trace.tokens(stack) for stack in ("encoder", "decoder"))
     if not ok:
         raise ValueError("assets/vocab.json is not the vocabulary this trace was recorded with")
     return list(words)
+
+
+@lru_cache(maxsize=4)
+def _shipped_words(path: str) -> tuple[str, ...]:
+    from model.tokenizer import Tokenizer
+
+    return tuple(Tokenizer.load(Path(path)).itos)
+
+
+def next_tokens(trace) -> list[str]:
+    """What each row of the translator's decoder helps predict: the token after it in what the decoder reads.
+
+    After the last comes <eos>: a finished translation, or a --target, ends there. One exception:
+    the model's own translation cut at the length limit (it never chose <eos>). Its last row then
+    predicts the word the translation would have gone on with — the row's most probable word, read
+    from the trace (for a finished translation that word is <eos>, which is why greedy decoding stopped).
+    """
+    tokens = trace.tokens("decoder")
+    last = "<eos>"
+    if trace.output.split() == tokens[1:] and "unembed.hook_probs" in trace:
+        last = vocabulary(trace)[int(np.argmax(trace["unembed.hook_probs"][-1]))]
+    return tokens[1:] + [last]
