@@ -20,7 +20,6 @@ import functools
 import math
 import random
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
@@ -35,6 +34,7 @@ from .files import atomic_write
 from .tokenizer import CLS, MASK, SEP, SPECIALS, UNK, Tokenizer, normalize
 from .tracefile import Trace
 from .train import TrainConfig as _TranslatorTrainConfig
+from .train import deterministic, optimise
 from .transformer import GPT, Bert, Config
 
 FAMILIES = ("bert", "gpt")
@@ -122,37 +122,23 @@ def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | G
     tc = tc or TrainConfig()
     steps, batch_size = TUNED[name]
     tc = dataclasses.replace(tc, steps=tc.steps or steps, batch_size=tc.batch_size or batch_size)
-    torch.manual_seed(tc.seed)
-    torch.set_num_threads(tc.threads)
-    torch.use_deterministic_algorithms(True)
+    deterministic(tc)
     corpus = generate(seed=tc.seed)
     sentences = english(corpus.train)
     tok = Tokenizer.from_corpus(sentences + english(corpus.heldout))
     model = new_model(name, tok)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / tc.warmup) * max(0.05, 1 - s / tc.steps)
-    )
     rng = random.Random(tc.seed)
     gen = torch.Generator().manual_seed(tc.seed)
-    start = time.perf_counter()
-    model.train()
-    for step in range(tc.steps):
+
+    def loss_at(step: int) -> torch.Tensor:
         batch = rng.sample(sentences, tc.batch_size)
         if name == "bert":
             inputs, labels = mask_words(tok, bert_ids(tok, batch), tc.mask_rate, gen)
         else:
             inputs, labels = gpt_batch(tok, batch)
-        loss = F.cross_entropy(model(inputs).flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 500 == 0 or step == tc.steps - 1:
-            log(f"step {step:5d}  loss {loss.item():.4f}  {time.perf_counter() - start:6.1f}s")
-    model.eval()
-    return model, tok, time.perf_counter() - start
+        return F.cross_entropy(model(inputs).flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+
+    return model, tok, optimise(model, tc, loss_at, log)
 
 
 def save(model: Bert | GPT, tok: Tokenizer, name: str) -> None:

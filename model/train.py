@@ -7,6 +7,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -53,23 +54,38 @@ def train(name: str = "translator", tc: TrainConfig | None = None, log=print) ->
     if name != "translator":
         raise ValueError(f"{name} trains in model.families")
     tc = tc or TrainConfig()
-    torch.manual_seed(tc.seed)
-    torch.set_num_threads(tc.threads)
-    torch.use_deterministic_algorithms(True)
+    deterministic(tc)
     corpus = generate(seed=tc.seed)
     tok = Tokenizer.from_pairs(corpus.train + corpus.heldout)
     model = Translator(Config(d_vocab=len(tok)), pad_id=tok.pad_id)
+    rng = random.Random(tc.seed)
+
+    def loss_at(step: int) -> torch.Tensor:
+        src, tgt_in, labels = make_batch(tok, rng.sample(corpus.train, tc.batch_size))
+        return F.cross_entropy(model(src, tgt_in).flatten(0, 1), labels.flatten(), ignore_index=tok.pad_id)
+
+    return model, tok, optimise(model, tc, loss_at, log)
+
+
+def deterministic(tc: TrainConfig) -> None:
+    """Seeded, on a fixed number of threads, deterministic kernels: the same run gives the same weights."""
+    torch.manual_seed(tc.seed)
+    torch.set_num_threads(tc.threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def optimise(model: torch.nn.Module, tc: TrainConfig, loss_at: Callable[[int], torch.Tensor], log=print) -> float:
+    """The loop every model here trains with: AdamW, a linear warm-up then a linear decay (to no less than
+    5 % of the rate), gradients clipped at norm 1; `loss_at(step)` draws a batch and returns its loss.
+    Leaves the model in eval mode; returns the seconds it took."""
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / tc.warmup) * max(0.05, 1 - s / tc.steps)
     )
-    rng = random.Random(tc.seed)
     start = time.perf_counter()
     model.train()
     for step in range(tc.steps):
-        src, tgt_in, labels = make_batch(tok, rng.sample(corpus.train, tc.batch_size))
-        logits = model(src, tgt_in)
-        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=tok.pad_id)
+        loss = loss_at(step)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -78,7 +94,7 @@ def train(name: str = "translator", tc: TrainConfig | None = None, log=print) ->
         if step % 500 == 0 or step == tc.steps - 1:
             log(f"step {step:5d}  loss {loss.item():.4f}  {time.perf_counter() - start:6.1f}s")
     model.eval()
-    return model, tok, time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def save(model: Translator, tok: Tokenizer, name: str = "translator") -> None:
