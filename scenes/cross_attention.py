@@ -32,6 +32,7 @@ from scenes.kit.components import (
 from scenes.kit.glyphs import baseline, set_baseline
 from scenes.kit.heads import combine_heads
 from scenes.kit.options import Head, Layer
+from scenes.kit.stream import memory_and_stream
 
 
 class CrossAttention(ReelScene):
@@ -100,15 +101,8 @@ class CrossAttention(ReelScene):
 
     def show_inputs(self) -> None:
         with self.beat("inputs"):
-            def layout(rows: int, cols: int) -> VGroup:
-                memory = MatrixView(self.values("encoder.hook_out"), "M", palette.ENCODER, where="encoder output",
-                                    row_labels=self.src_labels(), max_rows=rows, max_cols=cols)
-                stream = MatrixView(self.values(f"{self.p}.ln1.hook_out"), "X", palette.DECODER,
-                                    where="decoder, after add & norm", row_labels=self.tgt_labels(),
-                                    max_rows=rows, max_cols=cols)
-                return VGroup(memory, stream).arrange(RIGHT, buff=0.9, aligned_edge=UP)
-
-            memory, stream = self.fit_folding(layout, 12, 6)
+            # as masked_attention and encoder_stack end: the memory stays in one place across the cut
+            memory, stream = self.fit_folding(lambda r, c: memory_and_stream(self, self.layer, r, c), 12, 6)
             self.play(Appear(memory, run_time=self.timing.build))
             self.say("The encoder's output: one row of numbers for each English word.", pause=self.timing.fast)
             self.play(Appear(stream, run_time=self.timing.build))

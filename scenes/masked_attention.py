@@ -28,7 +28,8 @@ from scenes.kit.components import (
     words_row,
 )
 from scenes.kit.options import Head, Layer
-from scenes.kit.vocab import key_labels, memory_and_stream
+from scenes.kit.stream import memory_and_stream
+from scenes.kit.vocab import key_labels
 
 
 class MaskedAttention(ReelScene):

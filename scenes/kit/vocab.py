@@ -120,24 +120,13 @@ def vocab_weights(values: Values, cols: list[int], name: str, cell: float = 0.17
     return block
 
 
-def memory_and_stream(scene, layer: int, rows: int, cols: int, size: float = 24) -> VGroup:
-    """Where cross-attention begins: the encoder's output M (left) and the decoder's stream X after
-    masked self-attention and add & norm (right), as `cross_attention` shows them."""
-    memory = MatrixView(scene.values("encoder.hook_out"), "M", palette.ENCODER, where="encoder output",
-                        row_labels=scene.labels("encoder", size), max_rows=rows, max_cols=cols)
-    stream = MatrixView(scene.values(f"decoder.blocks.{layer}.ln1.hook_out"), "X", palette.DECODER,
-                        where="decoder, after add & norm", row_labels=scene.labels("decoder", size),
-                        max_rows=rows, max_cols=cols)
-    return VGroup(memory, stream).arrange(RIGHT, buff=0.9, aligned_edge=UP)
-
-
 def key_labels(trace, stack: str = "decoder", size: float = 20) -> list[VGroup]:
     """Column labels for a stack's positions as keys: the token each position reads (no "→ next")."""
     color = palette.DECODER if stack == "decoder" else palette.ENCODER
     return [token(w, color, size) for w in trace.tokens(stack)]
 
 
-__all__ = ["vocabulary", "next_tokens", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights", "memory_and_stream",
+__all__ = ["vocabulary", "next_tokens", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights",
            "key_labels"]
 
 
