@@ -143,7 +143,8 @@ class Settings:
     progress: bool = True  # Manim's progress bar on a terminal (off when scenes render in parallel)
     format: str = "mp4"  # of the video (a still is a png); reel/formats.py
     transparent: bool = False
-    slides: str | None = None  # "html" or "pptx": a deck instead of a clip; reel/slides.py
+    slides: str | None = None  # "html" or "pptx": a deck instead of a clip; "parts": the clip and its
+    # slides kept apart (NAME.slides/), for the lecture's deck; reel/slides.py
 
 
 def code_digest() -> str:
@@ -179,7 +180,7 @@ def render_key(cls, traces: dict, options: dict, settings: Settings) -> str:
 
 def outputs(cls, out: Path, settings: Settings) -> dict[str, Path]:
     name = cls.name
-    if settings.slides:
+    if settings.slides and settings.slides != "parts":
         movie = out / f"{name}.{settings.slides}"
     else:
         movie = out / (name + (".png" if settings.still is not None else formats.suffix(settings.format,
@@ -187,6 +188,8 @@ def outputs(cls, out: Path, settings: Settings) -> dict[str, Path]:
     files = {"movie": movie, "values": out / f"{name}.values.json", "beats": out / f"{name}.beats.json"}
     if settings.slides == "html":
         files["assets"] = out / f"{name}_assets"  # the slides' clips and reveal.js, beside the page
+    if settings.slides == "parts":
+        files["slides"] = out / f"{name}.slides"  # the slides' clips and manim-slides' config of them
     for model in cls.needs:
         files[f"trace:{model}"] = out / cls.trace_file(model)
     return files
@@ -284,23 +287,30 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
                 raise InputError(f"{name} has {which}; its beats are: {beats}")
             produced = work / f"{name}.png"
             scene.still_image.save(produced)
-        elif settings.slides:
+        elif settings.slides and settings.slides != "parts":
             from reel.slides import make_deck
 
             produced = make_deck(scene, settings.slides, work / "deck", files["movie"].stem, log=log)
-        elif files["movie"].suffix == ".mp4":
-            fast = work / f"{name}.faststart.mp4"
-            formats.faststart(produced, fast)
-            produced = fast
+        else:
+            if settings.slides == "parts":  # the lecture's deck is made from these
+                from reel.slides import save_parts
+
+                save_parts(scene, work / files["slides"].name)
+            if files["movie"].suffix == ".mp4":
+                fast = work / f"{name}.faststart.mp4"
+                formats.faststart(produced, fast)
+                produced = fast
         # the old key goes first: a failure from here on can never leave a mix that looks finished
         key_file.unlink(missing_ok=True)
         for model in cls.needs:
             traces[model].save(files[f"trace:{model}"])
         scene.manifest.save(files["values"])
         save_beats(files["beats"], name, scene.beats, duration)
-        if "assets" in files:  # a page and its folder: the folder first, so the page never points at nothing
-            shutil.rmtree(files["assets"], ignore_errors=True)
-            os.replace(produced.parent / files["assets"].name, files["assets"])
+        for folder in ("assets", "slides"):  # a folder before the file that points into it
+            if folder in files:
+                shutil.rmtree(files[folder], ignore_errors=True)
+                source = (produced.parent if folder == "assets" else work) / files[folder].name
+                os.replace(source, files[folder])
         os.replace(produced, files["movie"])
         key_file.write_text(key)
     finally:
@@ -308,7 +318,7 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     secs = time.perf_counter() - start
     what = "poster frame" if settings.still == "" else (f"frame of beat {settings.still!r}" if settings.still else
                                                           f"{duration:.1f} s of video")
-    if settings.slides:
+    if settings.slides and settings.slides != "parts":
         what = f"deck of {getattr(scene, 'deck_slides', '?')} slides, {duration:.1f} s of video"
     traces_written = ", ".join(files[f"trace:{m}"].name for m in cls.needs)
     spoken = (f"; narration: {narrator.synthesised} sentences synthesised, {narrator.reused} from the cache"

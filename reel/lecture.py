@@ -8,7 +8,11 @@ writes
 - DIR/lecture.mp4 — video, narration (AAC), the subtitles as a text track, one chapter per scene;
 - DIR/lecture.chapters.txt — the chapters as video sites read them (`0:00 Title`);
 - DIR/lecture.srt, DIR/lecture.vtt — the captions, timed from the joined clips' real lengths;
-- DIR/scenes/ — each scene's clip, trace, values and beats (render.py's files, and its cache).
+- DIR/scenes/ — each scene's clip, trace, values and beats (render.py's files, and its cache);
+- with --slides html|pptx, also DIR/lecture.html (+ DIR/lecture_assets/) or DIR/lecture.pptx: one
+  deck for the whole lecture, a title slide, then each scene's section slide and its slides (its
+  beats), speaker notes the narration, each clip with its piece of the sound (reel/slides.py).
+  Each scene then also keeps its slides, DIR/scenes/NAME.slides/, in its cache.
 
 Scenes render in parallel as jobs handed to a `concurrent.futures` executor (a process
 pool here; an executor of Dask's or Ray's takes the same jobs). Each scene is cached by
@@ -37,6 +41,11 @@ from model.errors import InputError
 
 MIN_CHAPTER = 10.0  # seconds: video sites ignore chapters shorter than this
 OUTPUTS = ("lecture.mp4", "lecture.chapters.txt", "lecture.srt", "lecture.vtt")
+
+
+def deck_outputs(kind: str | None) -> tuple[str, ...]:
+    """The lecture deck's files: the page and its folder, or the pptx."""
+    return {"html": ("lecture_assets", "lecture.html"), "pptx": ("lecture.pptx",)}.get(kind, ())
 HEARTBEAT = 30.0  # seconds between "still running" lines
 
 
@@ -132,13 +141,14 @@ def render_job(name: str, traces: dict, given: dict, settings, out: str) -> dict
             "synthesised": result.get("synthesised", 0)}
 
 
-def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
+def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings, deck: str | None = None) -> str:
     """The joined lecture depends on its scenes' keys, their order and titles, and the code that joins them."""
     from render import code_digest
 
     h = hashlib.sha256(code_digest().encode())
     h.update(Path(__file__).read_bytes())
-    h.update(json.dumps([scene_keys, titles, settings.voice, settings.captions, settings.quality, settings.fps]).encode())
+    h.update(json.dumps([scene_keys, titles, settings.voice, settings.captions, settings.quality, settings.fps,
+                         deck]).encode())
     return h.hexdigest()
 
 
@@ -170,6 +180,8 @@ def run_lecture(args) -> int:
     start = time.perf_counter()
     if args.scene or args.still is not None or args.beats or args.check:
         raise InputError("--lecture renders every scene as a video: leave out --scene, --still, --beats and --check")
+    if args.format or args.transparent:
+        raise InputError("--lecture writes lecture.mp4 (and a deck with --slides): it takes no --format or --transparent")
     if args.fps is not None and not 1 <= args.fps <= 120:
         raise InputError("--fps must be between 1 and 120")
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
@@ -184,6 +196,10 @@ def run_lecture(args) -> int:
     voice = args.voice or "flite"
     require("latex", "dvisvgm", "ffmpeg", "ffprobe")
     narrator_for(voice)  # the voice's program is there, before any work
+    if args.slides:
+        from reel.slides import check_ready
+
+        check_ready(args.slides)
 
     classes = {n: scene_class(n) for n in names}
     given = {name: getattr(args, name) for name in render.scene_options() if getattr(args, name, None) is not None}
@@ -199,7 +215,7 @@ def run_lecture(args) -> int:
         print(f"not written yet, skipped: {', '.join(missing)}", flush=True)
 
     settings = render.Settings(args.quality, args.fps, None, args.force, voice, args.captions == "on",
-                               progress=False)
+                               progress=False, slides="parts" if args.slides else None)
     clips = out / "scenes"
     clips.mkdir(parents=True, exist_ok=True)
     if not os.access(clips, os.W_OK):
@@ -228,19 +244,51 @@ def run_lecture(args) -> int:
         return 1
 
     titles = [title_of(classes[n]) for n in names]
-    key = lecture_key([(n, keys[n]) for n in names], titles, settings)
+    key = lecture_key([(n, keys[n]) for n in names], titles, settings, args.slides)
     key_file = out / ".lecture-key"
-    if (not args.force and all((out / f).exists() for f in OUTPUTS) and key_file.exists()
+    wanted = OUTPUTS + deck_outputs(args.slides)
+    if (not args.force and all((out / f).exists() for f in wanted) and key_file.exists()
             and key_file.read_text() == key):
-        print(f"lecture: nothing changed; kept {out / 'lecture.mp4'} ({time.perf_counter() - start:.1f} s)")
+        print(f"lecture: nothing changed; kept {', '.join(str(out / f) for f in wanted if '.' in f)} "
+              f"({time.perf_counter() - start:.1f} s)")
         return 0
     key_file.unlink(missing_ok=True)
     summary = join(names, titles, clips, out, first.sentence, voice != "none")
+    deck = ""
+    if args.slides:
+        slides = make_lecture_deck(args.slides, names, titles, [classes[n].summary for n in names], clips, out,
+                                   first, settings)
+        deck = f"; {out / f'lecture.{args.slides}'} ({_n(slides, 'slide')})"
     key_file.write_text(key)
     print(f"lecture: wrote {out / 'lecture.mp4'} ({clock(summary['duration'])}, {_n(len(summary['chapters']), 'chapter')}, "
-          f"{summary['cues']} subtitles), lecture.chapters.txt, lecture.srt, lecture.vtt "
+          f"{summary['cues']} subtitles), lecture.chapters.txt, lecture.srt, lecture.vtt{deck} "
           f"in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
+
+
+def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries: list[str], clips: Path, out: Path,
+                      trace, settings) -> int:
+    """DIR/lecture.html (+ lecture_assets/) or DIR/lecture.pptx from the scenes' cached slides, made in a
+    work folder and renamed into place (the folder before the page that points into it). Returns its slide count."""
+    import shutil
+
+    import render
+    from reel.slides import lecture_deck
+
+    heading = [f"\u201c{trace.sentence}\u201d" + (f" \u2192 {trace.output}" if getattr(trace, "output", None) else "")]
+    scenes = [{"title": t, "summary": s, "slides": clips / f"{n}.slides"} for n, t, s in zip(names, titles, summaries)]
+    work = out / f".lecture{render.WORK_PREFIX}{os.getpid()}-deck"
+    try:
+        work.mkdir(exist_ok=True)
+        dest, count = lecture_deck(kind, scenes, heading, render.manim_settings(settings, work / "media", "lecture"), work)
+        for name in deck_outputs(kind):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(dest.parent / name, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return count
 
 
 def _render_all(names, traces, per_scene, settings, clips: Path, jobs: int, start: float, finished: int, n: int):

@@ -16,14 +16,22 @@ where a lecturer would click. Then `make_deck`:
   npm package instead (`package.json`, installed by `make setup`) and are put where its
   offline conversion reads them (its asset cache) before it runs. The page and its folder
   `NAME_assets/` (clips, reveal.js) then work with no network.
+
+A scene's slides (clips with their sound, notes) are also kept on their own, as manim-slides'
+presentation config beside its clips (`save_parts`, a folder `NAME.slides/`): the lecture
+(`--lecture --slides`) keeps them in its per-scene cache and hands one config per scene to
+manim-slides' converters, which join several presentations into one deck (`lecture_deck`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import logging
 import re
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -90,29 +98,42 @@ def deck_class(cls: type) -> type:
 
         def title_card(self):
             """The deck's first slide, drawn by the scene's own camera: what it shows, on whose sentence."""
-            from manim import DOWN, ORIGIN, VGroup
-
-            from scenes.kit import layout, palette
-            from scenes.kit.components import caption, plain_text
-
             title = self.name.replace("_", " ").capitalize()
-            parts = [plain_text(title, layout.TITLE, palette.TEXT), caption(self.summary, layout.CAPTION)]
+            lines = [("title", title), ("caption", self.summary)]
             trace = self.trace
             if getattr(trace, "sentence", None):
                 answer = f" \u2192 {trace.output}" if getattr(trace, "output", None) else ""
-                parts.append(caption(f"\u201c{trace.sentence}\u201d{answer}", layout.CAPTION))
-            parts.append(plain_text("press \u2192 to start", layout.LABEL, palette.MUTED))
-            card = VGroup(*parts).arrange(DOWN, buff=0.45)
-            layout.fit(card, ORIGIN, layout.SAFE_WIDTH, layout.FRAME_HEIGHT - 1)
-            self.mobjects = [card]
-            self.renderer.update_frame(self, ignore_skipping=True)
-            image = self.camera.get_image().copy()
-            self.mobjects = []
-            return image
+                lines.append(("caption", f"\u201c{trace.sentence}\u201d{answer}"))
+            lines.append(("label", "press \u2192 to start"))
+            return draw_card(self.camera, lines)
 
     Deck.__name__ = Deck.__qualname__ = cls.__name__
     Deck.__module__ = cls.__module__
     return Deck
+
+
+def draw_card(camera, lines: list[tuple[str, str]]):
+    """A still slide: lines of ("title" | "caption" | "label", text), centred, drawn by `camera`
+    (a scene's, or a bare Manim camera under the deck's resolution); returns the image (PIL)."""
+    from manim import DOWN, ORIGIN, VGroup
+
+    from scenes.kit import layout, palette
+    from scenes.kit.components import caption, plain_text
+
+    def part(kind: str, text: str):
+        if kind == "title":
+            return plain_text(text, layout.TITLE, palette.TEXT)
+        if kind == "label":
+            return plain_text(text, layout.LABEL, palette.MUTED)
+        return caption(text, layout.CAPTION)
+
+    card = VGroup(*(part(kind, text) for kind, text in lines)).arrange(DOWN, buff=0.45)
+    layout.fit(card, ORIGIN, layout.SAFE_WIDTH, layout.FRAME_HEIGHT - 1)
+    camera.reset()
+    camera.capture_mobjects([card])
+    image = camera.get_image().copy()
+    camera.reset()
+    return image
 
 
 # --- slides: their times, notes and sound ------------------------------------------------
@@ -213,9 +234,13 @@ def stage_reveal(converter) -> list[Path]:
     return staged
 
 
-def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
-    """Turn a rendered deck scene into `work/STEM.html` (+ `work/STEM_assets/`) or `work/STEM.pptx`."""
-    from manim_slides.config import PresentationConfig, SlideConfig, SlideType
+PARTS_CONFIG = "deck.json"  # in a scene's slides folder: manim-slides' presentation config, paths relative
+
+
+def save_parts(scene, folder: Path) -> "PresentationConfig":
+    """A rendered deck scene's slides into `folder`: each slide's clip (with its piece of the sound,
+    when the scene has sound) and manim-slides' presentation config, notes included. Returns the config."""
+    from manim_slides.config import PresentationConfig
 
     config_file = scene._output_folder / f"{type(scene).__name__}.json"
     deck = PresentationConfig.from_file(config_file)
@@ -224,43 +249,135 @@ def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
     groups = beats_of(spans, scene.beats)
     writer = scene.renderer.file_writer
     sound = writer.audio_segment if getattr(writer, "includes_sound", False) else None
-    slides = []
+    folder.mkdir(parents=True, exist_ok=True)
+    slides, entries = [], []
     for i, (slide, (start, end), beats) in enumerate(zip(deck.slides, spans, groups)):
-        updates = {"notes": notes_for(beats)}
+        clip = folder / f"slide{i:03d}.mp4"
         if sound is not None:  # this slide's piece of the narration, in its own clip
             piece = sound[round(start * 1000):round(end * 1000)]
             if len(piece) < round((end - start) * 1000):  # the sound ended before the pictures: silence
                 from pydub import AudioSegment
 
                 piece += AudioSegment.silent(round((end - start) * 1000) - len(piece), frame_rate=piece.frame_rate)
-            voiced = Path(slide.file).with_name(f"{Path(slide.file).stem}.voiced.mp4")
-            with_sound(Path(slide.file), piece, voiced)
-            updates.update(file=voiced, rev_file=voiced)
-        slides.append(slide.model_copy(update=updates))
+            with_sound(Path(slide.file), piece, clip)
+        else:
+            shutil.copyfile(slide.file, clip)
+        slides.append(slide.model_copy(update={"notes": notes_for(beats), "file": clip, "rev_file": clip}))
+        entries.append(slides[-1].model_dump(mode="json") | {"file": clip.name, "rev_file": clip.name})
+    deck = deck.model_copy(update={"slides": slides})
+    record = deck.model_dump(mode="json") | {"slides": entries}
+    with atomic_write(folder / PARTS_CONFIG, "w") as f:
+        json.dump(record, f, indent=1)
     scene.deck_slides = len(slides)
+    return deck
 
-    work.mkdir(parents=True, exist_ok=True)
-    title = " ".join(scene.name.split("_")).capitalize()
+
+def load_parts(folder: Path) -> "PresentationConfig":
+    """A scene's slides saved by `save_parts` (wherever the folder has moved since)."""
+    from manim_slides.config import PresentationConfig
+
+    record = json.loads((folder / PARTS_CONFIG).read_text(encoding="utf-8"))
+    for slide in record["slides"]:
+        slide["file"], slide["rev_file"] = folder / slide["file"], folder / slide["rev_file"]
+    return PresentationConfig.model_validate(record)
+
+
+def still_slide(picture: Path, notes: str):
+    from manim_slides.config import SlideConfig, SlideType
+
+    return SlideConfig(file=picture, rev_file=picture, type=SlideType.Image, notes=notes)
+
+
+def convert(configs: list, kind: str, dest: Path, title: str) -> Path:
+    """Several presentations (one per scene) into one deck at `dest`, by manim-slides' converters:
+    `dest` (.html, with its folder DEST_assets/ beside it) or `dest` (.pptx)."""
     if kind == "html":
         from manim_slides.convert import RevealJS
 
-        card = work / f"{stem}.title.png"
-        scene.title_image.convert("RGB").save(card)
-        first = SlideConfig(file=card, rev_file=card, type=SlideType.Image, notes=scene.summary)
-        slides = [s.model_copy(update={"notes": html_notes(s.notes)}) for s in [first, *slides]]
-        deck = deck.model_copy(update={"slides": slides})
-        converter = RevealJS(presentation_configs=[deck], offline=True, title=f"{title} \u2014 transformer-reel")
+        configs = [c.model_copy(update={"slides": [s.model_copy(update={"notes": html_notes(s.notes)})
+                                                   for s in c.slides]}) for c in configs]
+        converter = RevealJS(presentation_configs=configs, offline=True, title=title)
         stage_reveal(converter)
-        dest = work / f"{stem}.html"
         converter.convert_to(dest)
-        card.unlink()
     elif kind == "pptx":
         from manim_slides.convert import PowerPoint
 
-        deck = deck.model_copy(update={"slides": slides})
-        width, height = deck.resolution
-        dest = work / f"{stem}.pptx"
-        PowerPoint(presentation_configs=[deck], width=width, height=height).convert_to(dest)
+        width, height = configs[0].resolution
+        with contextlib.redirect_stderr(io.StringIO()):  # its progress bars, drawn even when no one watches
+            PowerPoint(presentation_configs=configs, width=width, height=height).convert_to(dest)
+        if any(s.type.value == "image" for c in configs for s in c.slides):
+            fit_pictures(dest)
     else:
         raise DeckError(f"unknown deck kind {kind!r}; the kinds are: {', '.join(KINDS)}")
     return dest
+
+
+def fit_pictures(pptx_file: Path) -> None:
+    """manim-slides 5.7 places a still slide's picture 1 % wider than the slide (9625 EMU a pixel
+    where a pixel is 9525): make each picture exactly as wide as its slide."""
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    deck = Presentation(str(pptx_file))
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
+                shape.left, shape.top, shape.width, shape.height = 0, 0, deck.slide_width, deck.slide_height
+    deck.save(str(pptx_file))
+
+
+def make_deck(scene, kind: str, work: Path, stem: str, log=print) -> Path:
+    """Turn a rendered deck scene into `work/STEM.html` (+ `work/STEM_assets/`) or `work/STEM.pptx`."""
+    if kind not in KINDS:
+        raise DeckError(f"unknown deck kind {kind!r}; the kinds are: {', '.join(KINDS)}")
+    parts = work / "parts"
+    deck = save_parts(scene, parts)
+    title = " ".join(scene.name.split("_")).capitalize()
+    if kind == "html":  # a still title first: the click that leaves it lets the clips play with sound
+        card = parts / f"{stem}.title.png"
+        scene.title_image.convert("RGB").save(card)
+        deck = deck.model_copy(update={"slides": [still_slide(card, scene.summary), *deck.slides]})
+    dest = convert([deck], kind, work / f"{stem}.{kind}", f"{title} \u2014 transformer-reel")
+    shutil.rmtree(parts)
+    return dest
+
+
+# --- the lecture's deck ----------------------------------------------------------------
+
+
+def lecture_deck(kind: str, scenes: list[dict], heading: list[str], manim_config: dict, work: Path,
+                 stem: str = "lecture") -> tuple[Path, int]:
+    """One deck for the whole lecture, in `work`: a title slide, then for each scene a section slide
+    (its title, what it shows) and its slides. `scenes`: dicts of title, summary and slides (the
+    folder `save_parts` wrote); `heading`: the title slide's lines after the title itself.
+    Each scene is one of manim-slides' presentations; its converter joins them. Returns (deck, slides)."""
+    from manim import Camera, tempconfig
+
+    from scenes.kit import palette
+
+    work.mkdir(parents=True, exist_ok=True)
+    pictures = work / "cards"
+    pictures.mkdir(exist_ok=True)
+    configs = []
+    with tempconfig(manim_config):
+        camera = Camera(background_color=palette.BACKGROUND)
+
+        def card(name: str, lines) -> Path:
+            path = pictures / f"{name}.png"
+            draw_card(camera, lines).convert("RGB").save(path)
+            return path
+
+        lines = [("title", "Transformer, step by step"), *(("caption", line) for line in heading),
+                 ("label", "press \u2192 to start" if kind == "html" else f"{len(scenes)} scenes")]
+        opening = still_slide(card("title", lines), "\n\n".join(heading))
+        n = len(scenes)
+        for i, scene in enumerate(scenes, 1):
+            deck = load_parts(scene["slides"])
+            section = still_slide(card(f"scene{i:02d}", [("label", f"{i} of {n}"), ("title", scene["title"]),
+                                                         ("caption", scene["summary"])]),
+                                  f"{scene['title']}: {scene['summary']}")
+            slides = [section, *deck.slides] if i > 1 else [opening, section, *deck.slides]
+            configs.append(deck.model_copy(update={"slides": slides}))
+    dest = convert(configs, kind, work / f"{stem}.{kind}", "Transformer, step by step \u2014 transformer-reel")
+    shutil.rmtree(pictures)  # copied into the deck (its assets folder, or the pptx)
+    return dest, sum(len(c.slides) for c in configs)
