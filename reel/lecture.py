@@ -26,6 +26,7 @@ set complete last), so there is never a half-written lecture.mp4.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -224,12 +225,16 @@ def run_lecture(args) -> int:
     render.clean_stale_work(out)
 
     keys: dict[str, str] = {}
+    # a scene rendered for a deck (its clip and its slides) serves a lecture without one as well
+    usable = [settings] if settings.slides else [settings, dataclasses.replace(settings, slides="parts")]
     for name, cls in classes.items():  # what has not changed is not even handed to a worker
-        key = render.render_key(cls, {m: traces[m] for m in cls.needs}, resolve_options(cls, per_scene[name], traces),
-                                settings)
-        if not settings.force and render.up_to_date(render.outputs(cls, clips, settings),
-                                                     clips / f".{name}.render-key", key):
-            keys[name] = key
+        for s in usable:
+            key = render.render_key(cls, {m: traces[m] for m in cls.needs},
+                                    resolve_options(cls, per_scene[name], traces), s)
+            if not settings.force and render.up_to_date(render.outputs(cls, clips, s),
+                                                         clips / f".{name}.render-key", key):
+                keys[name] = key
+                break
     for i, name in enumerate(keys, 1):
         print(f"[scene {i} of {len(names)}] {name} cached (nothing changed)", flush=True)
     todo = [n for n in names if n not in keys]

@@ -189,6 +189,16 @@ def test_lecture_pptx_has_a_slide_per_beat_with_its_voiced_clip_and_notes(decks)
         check_voiced(movie, what)
 
 
+def test_a_lecture_without_slides_uses_the_scenes_rendered_for_the_deck(decks):
+    r, _, out = decks
+    assert_ok(r)
+    plain = lecture(out)
+    assert_ok(plain)
+    for name in SCENES:
+        assert f"{name} cached" in plain.stdout, plain.stdout
+    assert "lecture: wrote" in plain.stdout
+
+
 # ---------------------------------------------------------------------------
 # nothing half-written, bad input
 # ---------------------------------------------------------------------------
