@@ -278,8 +278,7 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
             scene.render()
             duration = scene.renderer.time
             writer = scene.renderer.file_writer
-            produced = None if settings.still is not None else Path(
-                writer.gif_file_path if settings.format == "gif" else writer.movie_file_path)
+            produced = None if settings.still is not None else Path(writer.movie_file_path)
         if settings.still is not None:
             if scene.still_image is None:
                 beats = ", ".join(b.name for b in scene.beats)
@@ -300,6 +299,10 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
                 fast = work / f"{name}.faststart.mp4"
                 formats.faststart(produced, fast)
                 produced = fast
+            elif files["movie"].suffix == ".gif":  # made from Manim's mp4: reel/formats.py says why
+                made = work / f"{name}.gif"
+                formats.gif(produced, made, work)
+                produced = made
         # the old key goes first: a failure from here on can never leave a mix that looks finished
         key_file.unlink(missing_ok=True)
         for model in cls.needs:
@@ -441,6 +444,8 @@ def run(args: argparse.Namespace) -> int:
 
     voice = args.voice or "none"
     still, fmt, transparent, slides = chosen_output(args)
+    if fmt == "gif":
+        require("ffmpeg")  # it makes the GIF
     if voice != "none" and still is None:
         require("ffmpeg")
         narrator_for(voice)  # its program is installed, before anything is written
