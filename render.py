@@ -12,6 +12,7 @@
     python render.py --scene cross_attention --format gif     # also webm, png (the poster frame)
     python render.py --scene cross_attention --transparent    # alpha channel: NAME.mov (webm: NAME.webm)
     python render.py --scene cross_attention --slides html    # a deck, one slide per beat (or pptx)
+    python render.py --lecture --slides html --out DIR        # and one deck of every scene: DIR/lecture.html
 
 For each scene NAME it writes DIR/NAME.mp4 (or .webm, .gif, .mov, .png, or the deck: NAME.html
 with NAME_assets/, NAME.pptx), DIR/NAME.trace.npz (the forward
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a clip with an alpha channel: NAME.mov (QuickTime, qtrle), or with --format webm/png those")
     p.add_argument("--slides", choices=("html", "pptx"),
                    help="a presentation whose slides are the scene's beats, speaker notes its captions: "
-                        "NAME.html (+ NAME_assets/, works offline) or NAME.pptx")
+                        "NAME.html (+ NAME_assets/, works offline) or NAME.pptx; with --lecture, one deck "
+                        "of every scene as well: lecture.html or lecture.pptx")
     p.add_argument("--beats", action="store_true", help="list the scene's beats (name, start, end, poster) and exit; "
                    "with --voice, timed as the narrated video")
     p.add_argument("--check", action="store_true",
