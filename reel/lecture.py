@@ -142,14 +142,13 @@ def render_job(name: str, traces: dict, given: dict, settings, out: str) -> dict
             "synthesised": result.get("synthesised", 0)}
 
 
-def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings, deck: str | None = None) -> str:
+def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
     """The joined lecture depends on its scenes' keys, their order and titles, and the code that joins them."""
     from render import code_digest
 
     h = hashlib.sha256(code_digest().encode())
     h.update(Path(__file__).read_bytes())
-    h.update(json.dumps([scene_keys, titles, settings.voice, settings.captions, settings.quality, settings.fps,
-                         deck]).encode())
+    h.update(json.dumps([scene_keys, titles, settings.voice, settings.captions, settings.quality, settings.fps]).encode())
     return h.hexdigest()
 
 
@@ -249,26 +248,38 @@ def run_lecture(args) -> int:
         return 1
 
     titles = [title_of(classes[n]) for n in names]
-    key = lecture_key([(n, keys[n]) for n in names], titles, settings, args.slides)
-    key_file = out / ".lecture-key"
-    wanted = OUTPUTS + deck_outputs(args.slides)
-    if (not args.force and all((out / f).exists() for f in wanted) and key_file.exists()
-            and key_file.read_text() == key):
-        print(f"lecture: nothing changed; kept {', '.join(str(out / f) for f in wanted if '.' in f)} "
-              f"({time.perf_counter() - start:.1f} s)")
-        return 0
-    key_file.unlink(missing_ok=True)
-    summary = join(names, titles, clips, out, first.sentence, voice != "none")
-    deck = ""
+    key = lecture_key([(n, keys[n]) for n in names], titles, settings)
+    # the video and the deck are made from the same scenes, each kept while its key holds
+    parts = [(".lecture-key", OUTPUTS)]
     if args.slides:
-        slides = make_lecture_deck(args.slides, names, titles, [classes[n].summary for n in names], clips, out,
-                                   first, settings)
-        deck = f"; {out / f'lecture.{args.slides}'} ({_n(slides, 'slide')})"
-    key_file.write_text(key)
-    print(f"lecture: wrote {out / 'lecture.mp4'} ({clock(summary['duration'])}, {_n(len(summary['chapters']), 'chapter')}, "
-          f"{summary['cues']} subtitles), lecture.chapters.txt, lecture.srt, lecture.vtt{deck} "
-          f"in {time.perf_counter() - start:.1f} s", flush=True)
+        parts.append((f".lecture-{args.slides}-key", deck_outputs(args.slides)))
+    stale = [(key_file, files) for key_file, files in parts
+             if args.force or not _current(out, key_file, files, key)]
+    if not stale:
+        kept = [str(out / f) for _, files in parts for f in files if "." in f]
+        print(f"lecture: nothing changed; kept {', '.join(kept)} ({time.perf_counter() - start:.1f} s)")
+        return 0
+    wrote = []
+    for key_file, files in stale:
+        (out / key_file).unlink(missing_ok=True)  # the old key first: a set half-made never looks finished
+        if files == OUTPUTS:
+            summary = join(names, titles, clips, out, first.sentence, voice != "none")
+            wrote.append(f"{out / 'lecture.mp4'} ({clock(summary['duration'])}, "
+                         f"{_n(len(summary['chapters']), 'chapter')}, {summary['cues']} subtitles), "
+                         f"lecture.chapters.txt, lecture.srt, lecture.vtt")
+        else:
+            slides = make_lecture_deck(args.slides, names, titles, [classes[n].summary for n in names], clips, out,
+                                       first, settings)
+            wrote.append(f"{out / f'lecture.{args.slides}'} ({_n(slides, 'slide')})")
+        (out / key_file).write_text(key)
+    print(f"lecture: wrote {'; '.join(wrote)} in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
+
+
+def _current(out: Path, key_file: str, files, key: str) -> bool:
+    """These files are all there and were made from exactly these scenes."""
+    path = out / key_file
+    return all((out / f).exists() for f in files) and path.exists() and path.read_text() == key
 
 
 def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries: list[str], clips: Path, out: Path,

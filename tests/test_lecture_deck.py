@@ -173,6 +173,7 @@ def test_lecture_pptx_has_a_slide_per_beat_with_its_voiced_clip_and_notes(decks)
     assert_ok(r)
     for name in SCENES:  # the scenes' slides came from the cache the HTML deck filled
         assert f"{name} cached" in r.stdout, r.stdout
+    assert "lecture.pptx (" in r.stdout and "lecture.mp4" not in r.stdout, r.stdout  # the video was kept
     deck = Presentation(str(out / "lecture.pptx"))
     wanted = expected_slides(out)
     assert len(deck.slides) == len(wanted)
@@ -196,7 +197,7 @@ def test_a_lecture_without_slides_uses_the_scenes_rendered_for_the_deck(decks):
     assert_ok(plain)
     for name in SCENES:
         assert f"{name} cached" in plain.stdout, plain.stdout
-    assert "lecture: wrote" in plain.stdout
+    assert "lecture: nothing changed" in plain.stdout, plain.stdout  # its video was made with the decks
 
 
 # ---------------------------------------------------------------------------
