@@ -268,6 +268,7 @@ def render_scene(name: str, traces: dict, given: dict, settings: Settings, out: 
     work = out / f".{name}{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     try:
         work.mkdir()
+        formats.quiet_format_warnings()
         with tempconfig(manim_settings(settings, work, name)):
             narrator = narrator_for(settings.voice) if settings.still is None else None
             make, extra = cls, {}

@@ -56,6 +56,24 @@ def manim_config(fmt: str, transparent: bool = False) -> dict:
     return cfg
 
 
+# What Manim logs as a warning whenever its format settings are set (and set back): that a webm
+# "can be slower", that a transparent clip's extension changed. The user asked for exactly that.
+_SAID_FOR_NOTHING = ("Output format set as webm", "Output format changed to")
+
+
+def quiet_format_warnings() -> None:
+    """Keep Manim from warning about the format the user chose (every other warning still shows)."""
+    import logging
+
+    log = logging.getLogger("manim")
+    if not any(getattr(f, "reel_formats", False) for f in log.filters):
+        def keep(record: logging.LogRecord) -> bool:
+            return not record.getMessage().startswith(_SAID_FOR_NOTHING)
+
+        keep.reel_formats = True  # type: ignore[attr-defined]
+        log.addFilter(keep)
+
+
 def faststart(src: str | Path, dst: str | Path) -> None:
     """Copy an mp4 with its index in front of the media data (the streams are copied, not re-encoded)."""
     import av
