@@ -368,7 +368,8 @@ def lecture_deck(kind: str, scenes: list[dict], heading: list[str], manim_config
             return path
 
         lines = [("title", "Transformer, step by step"), *(("caption", line) for line in heading),
-                 ("label", "press \u2192 to start" if kind == "html" else f"{len(scenes)} scenes")]
+                 ("label", "press \u2192 to start" if kind == "html" else
+                                f"{len(scenes)} scene{'s' if len(scenes) != 1 else ''}")]
         opening = still_slide(card("title", lines), "\n\n".join(heading))
         n = len(scenes)
         for i, scene in enumerate(scenes, 1):
