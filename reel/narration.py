@@ -59,19 +59,41 @@ FORMAT = 2  # bump when the processing below changes what a cached entry holds
 
 
 # ----------------------------------------------------------------------------- what is said
-SPOKEN = [  # symbols captions use, as a voice should read them
-    ("\u00d7", " by "), ("\u221a", " root "), ("\u2192", " to "), ("\u2212", " minus "), ("\u00b7", ", "),
-    ("\u1d40", " transpose "), ("\u2026", ", "), ("<eos>", " end of sentence "), ("<bos>", " start "),
-    ("<unk>", " unknown "), ("<pad>", " padding "), ("<mask>", " mask "), ("&", " and "), ("=", " equals "),
+# A caption is written for the eye; `spoken()` gives the words a listener should hear. The same
+# words are the reference the recogniser is scored against (`reel.listen.words`), and the subtitles
+# keep the written form.
+TOKENS = [  # special tokens, read as a lecturer reads them: by their letters, or by what they mean
+    ("<bos>", " B O S "), ("<eos>", " E O S "), ("<unk>", " unknown "), ("<pad>", " padding "), ("<mask>", " mask "),
 ]
+SYMBOLS = [  # symbols captions use
+    ("\u00d7", " by "), ("\u221a", " the square root of "), ("\u2192", " to "), ("\u2212", " minus "),
+    ("+", " plus "), ("\u221e", " infinity "), ("\u00b7", ", "), ("\u1d40", " transpose "), ("\u2026", ", "),
+    ("&", " and "), ("=", " equals "),
+]
+SAID_AS_A_WORD = {"BERT", "BART"}  # capitals read as a word; any other run of capitals is read letter by letter
 
 
 def spoken(text: str) -> str:
-    """The words a voice should say for a caption: symbols spelled out, typographic quotes dropped."""
-    for sym, words in SPOKEN:
+    """The words a voice should say for a caption: tokens and symbols spelled out, acronyms and
+    matrix names letter by letter (GPT, QK), letters and digits apart (T5, 2i), quotes dropped."""
+    for sym, words in TOKENS + SYMBOLS:
         text = text.replace(sym, words)
     text = re.sub(r"[\u201c\u201d\u2018\"<>{}\[\]_^\\|]", " ", text).replace("\u2019", "'")
-    return " ".join(text.split())
+    text = re.sub(r"(?<=[A-Za-z])-(?=\d)", " ", text)  # GPT-3
+    text = re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", text)  # T5, 2i
+    text = re.sub(r"\b[A-Z]{2,5}\b", lambda m: m.group() if m.group() in SAID_AS_A_WORD else " ".join(m.group()), text)
+    return re.sub(r"\s+(?=[,.;:!?])", "", " ".join(text.split()))
+
+
+# How a word is said where the engines' letter-to-sound rules say it wrong (flite: "cosine" as
+# co-seen, "logit" with a hard g, "ReLU" as ree-loo). Only the engine hears these spellings; the
+# words the listener should understand, and the subtitles, stay as `spoken()` writes them.
+RESPELT = {"relu": "ray-loo", "cosine": "co-sine", "cosines": "co-sines", "logit": "lo-jit", "logits": "lo-jits"}
+
+
+def pronounced(words: str) -> str:
+    """`spoken()` words as an engine should be given them (`RESPELT`)."""
+    return re.sub(r"[A-Za-z]+", lambda m: RESPELT.get(m.group().lower(), m.group()), words)
 
 
 # ----------------------------------------------------------------------------- engines
@@ -182,8 +204,11 @@ class Narrator:
         _quiet_manim_muxing()
 
     def key(self, text: str) -> str:
+        from reel.subtitles import cue_texts
+
         settings = {"format": FORMAT, "gap": GAP, "dbfs": TARGET_DBFS, "peak": PEAK_DBFS, "silence": SILENCE_DBFS}
-        blob = json.dumps({"text": text, "engine": self._key, "settings": settings}, sort_keys=True)
+        said = [pronounced(spoken(piece)) for piece in cue_texts(text)]  # a new spoken form is spoken again
+        blob = json.dumps({"text": text, "said": said, "engine": self._key, "settings": settings}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
     def speak(self, text: str) -> Speech:
@@ -218,7 +243,7 @@ class Narrator:
                 if not words:  # nothing a voice can say: a short silence holds its place
                     sound = AudioSegment.silent(200)
                 else:
-                    self.engine.synthesise(words, raw)
+                    self.engine.synthesise(pronounced(words), raw)
                     sound = level(AudioSegment.from_wav(raw))
                 if pieces:
                     pieces.append(AudioSegment.silent(int(GAP * 1000), frame_rate=sound.frame_rate))
