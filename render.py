@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
     p.add_argument("--force", action="store_true", help="render even if nothing changed")
     p.add_argument("--voice", choices=VOICES, default=None,
-                   help="narrate the captions: flite (voice slt), espeak (espeak-ng) or none "
+                   help="narrate the captions: flite (voice rms), espeak (espeak-ng) or none "
                         "(default: none for --scene, flite for --lecture)")
     p.add_argument("--captions", choices=("on", "off"), default=None,
                    help="draw the captions in the picture (default: on for --scene, off for --lecture, "

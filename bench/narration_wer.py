@@ -53,13 +53,14 @@ def scene_captions(names: list[str], sentence: str | None) -> dict[str, list[str
 
 
 def voice_engine(spec: str):
-    """`flite` (the default voice), `flite:VOICE`, `espeak` or `espeak:VOICE`."""
+    """`flite` (the default voice), `flite:VOICE`, `flite:VOICE:STRETCH` (slower above 1), `espeak` or `espeak:VOICE`."""
     from reel.narration import ENGINES, engine
 
     name, _, voice = spec.partition(":")
     if not voice:
         return engine(name)
-    e = ENGINES[name](voice=voice)
+    voice, _, stretch = voice.partition(":")
+    e = ENGINES[name](voice=voice, **({"stretch": float(stretch)} if stretch else {}))
     e.check()
     return e
 

@@ -17,7 +17,7 @@ from model.files import atomic_write
 LINE = 42  # characters a subtitle line holds (the usual broadcast limit)
 LINES = 2  # lines a cue holds
 MIN_CUE = 0.2  # seconds: no cue is shorter (none is empty)
-BREAKS = (",", ";", ":", "\u2014", "\u2013")  # good places to cut a sentence into cues
+BREAKS = (".", "?", "!", ",", ";", ":", "\u2014", "\u2013")  # good places to cut a caption into cues
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class AttentionScores(ReelScene):
 
             q, k = self.fit_folding(build, self.n, self.dk)
             self.play(Appear(q), Appear(k), run_time=self.timing.build)
-            self.say(f"Each word has a query (what it looks for) and a key (what it offers): {self.n} \u00d7 {self.dk} each.")
+            self.say(f"Each word has a query, what it looks for, and a key, what it offers: {self.n} \u00d7 {self.dk} each.")
             boxes = [q.row_box(self.t, palette.QUERY), k.row_box(self.s, palette.KEY)]
             self.play(*(Create(b) for b in boxes), run_time=self.timing.fast)
             self.say(f"Take the query of {self.quoted(self.t)} and the key of {self.quoted(self.s)}.", pause=self.timing.fast)

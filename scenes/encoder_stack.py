@@ -133,7 +133,7 @@ class EncoderStack(ReelScene):
             self.play(*(Create(b) for b in boxes), Appear(word), run_time=self.timing.fast)
             for v in vecs:
                 self.play(Appear(v), run_time=self.timing.fast)
-            self.say(f"Still the row of {quote(self.words[w])}, but after {self.n_layers} blocks it also carries "
+            self.say(f"Still the row of {quote(self.words[w])}: after {self.n_layers} blocks, it also carries "
                      "what attention gathered from the other words.", pause=self.timing.look)
             first, last = self.trace[self.stages[0]][w], self.trace[self.stages[-1]][w]
             flipped = int((np.sign(first) != np.sign(last)).sum())

@@ -151,7 +151,7 @@ class Overview(ReelScene):
             self.drop_caption()
             self.play(Indicate(arch.encoder_block, color=palette.ENCODER, scale_factor=1.03), run_time=self.timing.build)
             self.play(Indicate(arch.memory, color=palette.HIGHLIGHT, scale_factor=1.0), run_time=self.timing.build)
-            self.say(f"The encoder's output is read by the cross-attention of each of the decoder's {self.n_dec} layers.",
+            self.say(f"Each of the decoder's {self.n_dec} layers reads the encoder's output, through cross-attention.",
                      pause=self.timing.fast)
             self.play(Reveal(reads), Indicate(arch.decoder_entry, color=palette.DECODER), run_time=self.timing.build)
             self.say(f"The decoder reads the French written so far, shifted right: \u201c{self.tgt[0]}\u201d first.")

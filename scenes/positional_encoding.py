@@ -59,8 +59,8 @@ class PositionalEncoding(ReelScene):
             self.say("Attention by itself does not see word order: each position gets its own pattern of numbers.",
                      pause=self.timing.read)
             d = self.d_model
-            self.say(f"Column 2i of the table is a sine, column 2i+1 a cosine, for i from 0 to {d // 2 - 1}: "
-                     f"{d} columns, one row per position.", pause=self.timing.read)
+            self.say(f"The even columns of the table are sines, the odd ones cosines: {d} columns, "
+                     "one row per position.", pause=self.timing.read)
             self.clear_stage()
 
     def draw_waves(self) -> None:

@@ -111,6 +111,6 @@ class Qkv(ReelScene):
             self.play(Appear(x), run_time=self.timing.fast)
             for arrow, line in zip(arrows, lines):
                 self.play(Appear(arrow), Appear(line), run_time=self.timing.fast)
-            self.say("Three different matrices read the same input: Q, K and V are made side by side, "
-                     "none from another.", pause=self.timing.look)
+            self.say("Three different matrices read the same input, side by side: none of Q, K and V "
+                     "comes from another.", pause=self.timing.look)
             self.clear_stage()

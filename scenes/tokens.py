@@ -57,7 +57,7 @@ class Tokens(ReelScene):
                 sentence.scale_to_fit_width(SAFE_WIDTH)
             sentence.move_to(1.2 * UP)
             self.play(Appear(sentence), run_time=self.timing.fast)
-            self.say("A sentence, as you typed it.", pause=self.timing.fast)
+            self.say("Your sentence, as you typed it.", pause=self.timing.fast)
             self.sentence = sentence
             self.ids_row = self.token_row()
             words = self.ids_row.words

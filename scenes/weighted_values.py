@@ -71,7 +71,7 @@ class WeightedValues(ReelScene):
             self.say("The pattern: one row of weights per word, its columns the words it reads.", pause=self.timing.fast)
             self.play(Appear(v), run_time=self.timing.build)
             self.say(f"The values: one row per word, {self.dv} numbers each.", pause=self.timing.fast)
-            self.say("A's columns and V's rows are the same words, in the same order.")
+            self.say("The columns of A and the rows of V are the same words, in the same order.")
             self.clear_stage()
 
     def one_row(self) -> None:
@@ -103,7 +103,7 @@ class WeightedValues(ReelScene):
 
             (a, times, vv), (rule, sigma), zz = self.fit_folding(build, n, self.dv)
             self.play(Appear(vv), run_time=self.timing.build)
-            self.say(f"Every word's value row, {self.dv} numbers each.", pause=self.timing.fast)
+            self.say(f"Each word's value is a row of {self.dv} numbers.", pause=self.timing.fast)
             self.play(Appear(a), Appear(times), run_time=self.timing.build)
             self.say(f"Beside each, the weight {named(self.words, r)} gives that word, from its row of the pattern.",
                      pause=self.timing.fast)

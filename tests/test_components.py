@@ -92,7 +92,7 @@ def test_sentences_about_numbers_follow_the_numbers():
     assert not any(ch.isdigit() for ch in spread), "digits belong in the matrix, where the manifest records them"
     sharp = np.eye(3)
     flat = np.full((3, 3), 1 / 3)
-    assert describe_pattern(sharp, "rows", "key").startswith("Every one of the 3")
+    assert describe_pattern(sharp, "rows", "key").startswith("All 3 rows put")
     assert describe_pattern(flat, "rows", "key").startswith("No row")
     half = np.array([[0.9, 0.05, 0.05], [0.34, 0.33, 0.33], [0.1, 0.8, 0.1]])
     assert describe_pattern(half, "rows", "key").startswith("2 of the 3")

@@ -50,6 +50,12 @@ def test_cue_texts_cut_at_a_comma_near_the_middle():
     assert pieces == ["Side by side, the heads' outputs are mixed by one more matrix,", "then added back to the decoder's stream."]
 
 
+def test_cue_texts_cut_at_a_sentence_end_before_mid_phrase():
+    """Each cue is spoken on its own: cut inside a phrase, the voice ends it as if it were finished."""
+    text = "Row one can only read itself. 8 of the 9 later positions put most of their weight on one word."
+    assert cue_texts(text) == ["Row one can only read itself.", "8 of the 9 later positions put most of their weight on one word."]
+
+
 def test_silent_captions_are_divided_by_their_characters():
     caption = {"text": LONG, "start": 10.0, "end": 30.0}
     cues = subtitles.caption_cues(caption, offset=100.0)

@@ -72,3 +72,43 @@ def test_every_number_shown_is_traced(name, sentence, checked, traces_for):
 def test_beat_records_cover_the_scene(name, checked):
     scene, _ = checked(name, SENTENCES["default"])
     check_beats(beats_dict(name, scene.beats, scene.renderer.time), name, scene.renderer.time)
+
+
+# ----------------------------------------------------------------------------- narration
+SPOKEN_SAMPLE = 3  # captions per scene, spread over it; `bench/narration_wer.py` listens to them all
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_narration_is_understood(name, checked):
+    """A sample of the scene's captions, spoken by the default voice as a lecture speaks them (cut at
+    the subtitle cues) and recognised by PocketSphinx, cue by cue: word error rate ≤ 0.35."""
+    import shutil
+
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed (make setup)")
+    pytest.importorskip("pocketsphinx")
+    from reel.listen import Listener, cue_errors
+    from reel.narration import narrator_for
+
+    scene, _ = checked(name, SENTENCES["default"])
+    captions = [c.text for b in scene.beats for c in b.captions]
+    assert captions, f"{name} says nothing"
+    n = len(captions)
+    picked = sorted({round(i * (n - 1) / max(SPOKEN_SAMPLE - 1, 1)) for i in range(min(SPOKEN_SAMPLE, n))})
+    narrator, listener = narrator_for("flite"), _listener(Listener)
+    cues = [c for i in picked for c in cue_errors(narrator.speak(captions[i]), listener)]
+    words = sum(c["words"] for c in cues)
+    wer = sum(c["errors"] for c in cues) / words
+    assert words >= 20
+    assert wer <= 0.35, f"{name}: WER {wer:.2f}\n" + "\n".join(
+        f"said:  {c['said']}\nheard: {c['heard']}" for c in cues if c["errors"])
+
+
+_LISTENER: list = []
+
+
+def _listener(cls):
+    """One recogniser for the module: loading PocketSphinx's model takes a second."""
+    if not _LISTENER:
+        _LISTENER.append(cls())
+    return _LISTENER[0]

@@ -83,7 +83,7 @@ def describe_pattern(pattern: np.ndarray, what_rows: str, what_keys: str, mask: 
     sharp = int((pattern[rows].max(-1) > SHARP).sum())
     n = len(rows)
     if sharp == n:
-        return f"Every one of the {n} {what_rows} puts most of its weight on a single {what_keys}."
+        return f"All {n} {what_rows} put most of their weight on a single {what_keys}."
     verb, their = ("puts", "its") if sharp == 1 else ("put", "their")
     if sharp >= n / 2:
         return f"{sharp} of the {n} {what_rows} {verb} most of {their} weight on a single {what_keys}; the rest spread it."
