@@ -62,8 +62,8 @@ FORMAT = 2  # bump when the processing below changes what a cached entry holds
 # A caption is written for the eye; `spoken()` gives the words a listener should hear. The same
 # words are the reference the recogniser is scored against (`reel.listen.words`), and the subtitles
 # keep the written form.
-TOKENS = [  # special tokens, read as a lecturer reads them: by their letters, or by what they mean
-    ("<bos>", " B O S "), ("<eos>", " E O S "), ("<unk>", " unknown "), ("<pad>", " padding "), ("<mask>", " mask "),
+TOKENS = [  # special tokens, said as what they mean (measured: understood better than "B O S", "start")
+    ("<bos>", " beginning of sentence "), ("<eos>", " end of sentence "), ("<unk>", " unknown "), ("<pad>", " padding "), ("<mask>", " mask "),
 ]
 SYMBOLS = [  # symbols captions use
     ("\u00d7", " by "), ("\u221a", " the square root of "), ("\u2192", " to "), ("\u2212", " minus "),

@@ -170,7 +170,7 @@ class AttentionScores(ReelScene):
             self.play(Appear(VGroup(scores.title, scores.brackets, cell)), run_time=self.timing.fast)
             self.play(Indicate(cell, color=palette.HIGHLIGHT), run_time=self.timing.build)
             what = "the score we built" if built else "one score, the same way"
-            self.say(f"Row {self.quoted(t)} of Q times column {self.quoted(s)} of the keys: {what}.",
+            self.say(f"The query of {self.quoted(t)} times the key of {self.quoted(s)}: {what}.",
                      pause=self.timing.fast)
             self.play(*(Vanish(b) for b in boxes), Appear(without(scores.entries, cell)), run_time=self.timing.build)
             self.say(f"{n} rows times {n} columns: a square of scores, because the sentence attends to itself.")

@@ -90,10 +90,9 @@ class MultiHead(ReelScene):
     def sharpness_sentence(self, pattern: np.ndarray) -> str:
         n = pattern.shape[1]
         sharp = [int((pattern[h].max(-1) > SHARP).sum()) for h in range(self.n_heads)]
-        parts = [f"in head {h}, {k} of the {n} words put most of their weight on one word"
-                 for h, k in enumerate(sharp)]
-        text = "; ".join(parts)
-        return text[0].upper() + text[1:] + "."
+        parts = [f"{k if k else 'none'} in head {h}" for h, k in enumerate(sharp)]
+        heads = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"Of the {n} words, {heads} put most of their weight on one word."
 
     def which_word(self, r: int) -> str:
         """“cat”, or “the” (the second one) where the word occurs more than once."""

@@ -116,8 +116,8 @@ def test_ffmetadata_has_a_timebase_and_escapes_titles():
 # ----------------------------------------------------------------------------- speech
 def test_symbols_are_spoken_as_words():
     assert spoken("One key for each English word: 9 \u00d7 8.") == "One key for each English word: 9 by 8."
-    assert spoken("Divided by \u221a8, \u201cchat\u201d \u2192 <eos>") == "Divided by the square root of 8, chat to E O S"
-    assert spoken("Reading \u201c<bos> le\u201d, 2i+1 of W_U") == "Reading B O S le, 2 i plus 1 of W U"
+    assert spoken("Divided by \u221a8, \u201cchat\u201d \u2192 <eos>") == "Divided by the square root of 8, chat to end of sentence"
+    assert spoken("Reading \u201c<bos> le\u201d, 2i+1 of W_U") == "Reading beginning of sentence le, 2 i plus 1 of W U"
     assert spoken("GPT-3, T5, BERT and QK\u1d40: e to the \u2212\u221e") == \
         "G P T 3, T 5, BERT and Q K transpose: e to the minus infinity"
 
