@@ -8,6 +8,14 @@ Each cue's stretch of the soundtrack is cut out at its subtitle times and recogn
 its own (PocketSphinx's English model, shipped in its wheel; a development dependency).
 A voice nobody understands fails, and so do subtitles out of step with the speech: a
 cue's words are then not in its stretch of sound.
+
+    from reel.listen import Listener, cue_errors
+    cue_errors(narrator.speak(caption), Listener())   # one caption's cues, without video
+
+The words a cue should be heard as are its *spoken* form (`reel.narration.spoken`: "<bos>"
+is "beginning of sentence", "√8" "the square root of eight"), numbers in words. The
+recogniser knows the lecture's technical words (`VOCABULARY`, below, says why that is a fair
+measure and a grammar built from the script would not be).
 """
 
 from __future__ import annotations

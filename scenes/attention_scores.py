@@ -74,7 +74,7 @@ class AttentionScores(ReelScene):
 
             q, k = self.fit_folding(build, self.n, self.dk)
             self.play(Appear(q), Appear(k), run_time=self.timing.build)
-            self.say(f"Each word has a query, what it looks for, and a key, what it offers: {self.n} \u00d7 {self.dk} each.")
+            self.say(f"Each word has a query for what it looks for, and a key for what it offers: {self.n} \u00d7 {self.dk} each.")
             boxes = [q.row_box(self.t, palette.QUERY), k.row_box(self.s, palette.KEY)]
             self.play(*(Create(b) for b in boxes), run_time=self.timing.fast)
             self.say(f"Take the query of {self.quoted(self.t)} and the key of {self.quoted(self.s)}.", pause=self.timing.fast)
@@ -218,6 +218,6 @@ class AttentionScores(ReelScene):
             self.say("Big scores would saturate the softmax: nearly all weight on one key, and gradients near zero.")
             self.play(Appear(scaled_row), run_time=self.timing.build)
             self.play(Appear(scaled_spread), run_time=self.timing.fast)
-            self.say(f"Divided by \u221a{dk}, every score shrinks by the same factor, and so does the spread.",
+            self.say(f"Divided by \u221a{dk}, all the scores shrink by the same factor, and so does their spread.",
                      pause=self.timing.look)
             self.clear_stage()

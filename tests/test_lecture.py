@@ -24,9 +24,9 @@ from scenes import available
 
 from .conftest import ROOT, run_cli
 
-# Two scenes in teaching order. cross_attention comes first, so the intelligibility test's first
-# cues are its sentences: plain English. Captions that spell tokens and symbols ("<bos>", "√d")
-# are not yet given a spoken form, and PocketSphinx hears them badly (see the notes).
+# Two scenes in teaching order, the fewest that show chapters, joins and cue timing across scenes.
+# Every scene's narration is checked for intelligibility without video in tests/test_scenes.py
+# (a sample of each scene's captions); here the test is intelligibility and sync in the lecture.
 SCENES = [name for name in ("cross_attention", "output_softmax") if name in available()]
 FAST = ["--quality", "low", "--fps", "5"]
 
