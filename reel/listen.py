@@ -36,6 +36,7 @@ def words(text: str) -> list[str]:
     from reel.narration import spoken
 
     text = spoken(text).lower()
+    text = re.sub(r"(\d+)(?:st|nd|rd|th)\b", lambda m: " " + ordinal_words(int(m.group(1))) + " ", text)
     text = re.sub(r"\d+", lambda m: " " + number_words(int(m.group())) + " ", text)
     return [_sounded(w) for w in re.findall(r"[a-z]+(?:'[a-z]+)?", text)]
 
@@ -62,6 +63,17 @@ def number_words(n: int) -> str:
     if n < 1000:
         return ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + number_words(n % 100))
     return " ".join(ONES[int(d)] for d in str(n))
+
+
+ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth", "nine": "ninth",
+           "twelve": "twelfth"}
+
+
+def ordinal_words(n: int) -> str:
+    """5 → "fifth", 21 → "twenty first"."""
+    *head, last = number_words(n).split()
+    last = ORDINAL.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    return " ".join([*head, last])
 
 
 def edit_distance(a: list[str], b: list[str]) -> int:

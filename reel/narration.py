@@ -63,7 +63,8 @@ FORMAT = 2  # bump when the processing below changes what a cached entry holds
 # words are the reference the recogniser is scored against (`reel.listen.words`), and the subtitles
 # keep the written form.
 TOKENS = [  # special tokens, said as what they mean (measured: understood better than "B O S", "start")
-    ("<bos>", " beginning of sentence "), ("<eos>", " end of sentence "), ("<unk>", " unknown "), ("<pad>", " padding "), ("<mask>", " mask "),
+    ("<bos>", " beginning of sentence "), ("<eos>", " end of sentence "), ("<unk>", " unknown "),
+    ("<pad>", " padding "), ("<mask>", " mask "),
 ]
 SYMBOLS = [  # symbols captions use
     ("\u00d7", " by "), ("\u221a", " the square root of "), ("\u2192", " to "), ("\u2212", " minus "),
@@ -80,7 +81,7 @@ def spoken(text: str) -> str:
         text = text.replace(sym, words)
     text = re.sub(r"[\u201c\u201d\u2018\"<>{}\[\]_^\\|]", " ", text).replace("\u2019", "'")
     text = re.sub(r"(?<=[A-Za-z])-(?=\d)", " ", text)  # GPT-3
-    text = re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", text)  # T5, 2i
+    text = re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?!(?:st|nd|rd|th)\b)(?=[A-Za-z])", " ", text)  # T5, 2i; not 5th
     text = re.sub(r"\b[A-Z]{2,5}\b", lambda m: m.group() if m.group() in SAID_AS_A_WORD else " ".join(m.group()), text)
     return re.sub(r"\s+(?=[,.;:!?])", "", " ".join(text.split()))
 

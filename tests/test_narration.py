@@ -129,6 +129,7 @@ def test_only_the_engine_hears_respellings():
     assert pronounced(spoken("ReLU and a cosine")) == "ray-loo and a co-sine"
     assert words("ReLU and a cosine") == ["relu", "and", "a", "cosine"]
     assert words("The decoder's 2 layers") == ["the", "decoders", "two", "layers"]  # as the possessive sounds
+    assert words("the 5th, 2nd and 21st of 2i") == ["the", "fifth", "second", "and", "twenty", "first", "of", "two", "i"]
 
 
 def test_unknown_voice_and_missing_program(monkeypatch):
