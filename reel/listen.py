@@ -35,7 +35,7 @@ def words(text: str) -> list[str]:
     listener hears the apostrophe, so neither side of the comparison keeps it (`heard_words`)."""
     from reel.narration import spoken
 
-    text = spoken(text).lower()
+    text = spoken(text.replace("\u2039", "<").replace("\u203a", ">")).lower()  # a subtitle's ‹bos› is <bos>
     text = re.sub(r"(\d+)(?:st|nd|rd|th)\b", lambda m: " " + ordinal_words(int(m.group(1))) + " ", text)
     text = re.sub(r"\d+", lambda m: " " + number_words(int(m.group())) + " ", text)
     return [_sounded(w) for w in re.findall(r"[a-z]+(?:'[a-z]+)?", text)]

@@ -130,6 +130,11 @@ def test_only_the_engine_hears_respellings():
     assert words("ReLU and a cosine") == ["relu", "and", "a", "cosine"]
     assert words("The decoder's 2 layers") == ["the", "decoders", "two", "layers"]  # as the possessive sounds
     assert words("the 5th, 2nd and 21st of 2i") == ["the", "fifth", "second", "and", "twenty", "first", "of", "two", "i"]
+    # a subtitle shows "<bos>" as "‹bos›" (a player would take <bos> for a tag): the same words were said
+    from reel.subtitles import display
+
+    assert words(display("shifted right: \u201c<bos>\u201d first")) == words("shifted right: \u201c<bos>\u201d first")
+    assert "bos" not in words(display("\u201c<bos>\u201d"))
 
 
 def test_unknown_voice_and_missing_program(monkeypatch):
