@@ -30,6 +30,14 @@ def run_render(*args: str) -> tuple[float, float, subprocess.CompletedProcess]:
     return wall, cpu, r
 
 
+def qualities(tmp: Path, low_target: float, high_target: float, only: str | None = None) -> list[tuple]:
+    """The runs a benchmark makes: (label, render.py options, target, output folder), 480p15 then 1080p30."""
+    runs = [("480p15", ["--quality", "low"], low_target, tmp / "low")]
+    if only != "low":
+        runs.append(("1080p30", ["--quality", "high", "--fps", "30"], high_target, tmp / "high"))
+    return runs
+
+
 def media_seconds(path: Path) -> float | None:
     """The length of a video file (ffprobe), or None if it cannot be read."""
     r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import ROOT, cpu_note, failed, load, media_seconds, print_table, run_render, verdict
+from benchlib import ROOT, cpu_note, failed, load, media_seconds, print_table, qualities, run_render, verdict
 
 sys.path.insert(0, str(ROOT))
 
@@ -43,10 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, ...]] = []  # what, wall, video, ratio, target, verdict, cpu
     print(f"{load()} at the start")
     with tempfile.TemporaryDirectory(prefix="lecture-speed-") as tmp:
-        runs = [("480p15", ["--quality", "low"], TARGET_LOW, Path(tmp, "low"))]
-        if args.only != "low":
-            runs.append(("1080p30", ["--quality", "high", "--fps", "30"], TARGET_HIGH, Path(tmp, "high")))
-        for label, opts, target, out in runs:
+        for label, opts, target, out in qualities(Path(tmp), TARGET_LOW, TARGET_HIGH, args.only):
             print(f"rendering the lecture at {label} …", file=sys.stderr, flush=True)
             wall, cpu, r = run_render("--lecture", "--out", str(out), *opts, *extra, "--force")
             if r.returncode != 0:

@@ -126,11 +126,8 @@ class Flite:
                 "version": _version(["flite", "--version"])}
 
     def synthesise(self, text: str, wav: Path) -> None:
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            _run(["flite", "-voice", self.voice, "--setf", f"duration_stretch={self.stretch}", "-f", f.name,
-                  "-o", str(wav)], "flite")
+        _speak(text, lambda txt: ["flite", "-voice", self.voice, "--setf", f"duration_stretch={self.stretch}",
+                                  "-f", txt, "-o", str(wav)], "flite")
 
 
 @dataclass
@@ -151,10 +148,16 @@ class Espeak:
                 "version": _version(["espeak-ng", "--version"])}
 
     def synthesise(self, text: str, wav: Path) -> None:
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            _run(["espeak-ng", "-v", self.voice, "-s", str(self.speed), "-w", str(wav), "-f", f.name], "espeak-ng")
+        _speak(text, lambda txt: ["espeak-ng", "-v", self.voice, "-s", str(self.speed), "-w", str(wav), "-f", txt],
+               "espeak-ng")
+
+
+def _speak(text: str, command, program: str) -> None:
+    """Run `command(path)` on a text file holding `text` (a file, not argv: text starting with "-" stays text)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        _run(command(f.name), program)
 
 
 def _run(cmd: list[str], program: str) -> None:
