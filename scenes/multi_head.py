@@ -90,6 +90,9 @@ class MultiHead(ReelScene):
     def sharpness_sentence(self, pattern: np.ndarray) -> str:
         n = pattern.shape[1]
         sharp = [int((pattern[h].max(-1) > SHARP).sum()) for h in range(self.n_heads)]
+        if not any(sharp):
+            every = "either head" if self.n_heads == 2 else "any head"
+            return f"None of the {n} words puts most of its weight on one word, in {every}: they spread it."
         parts = [f"{k if k else 'none'} in head {h}" for h, k in enumerate(sharp)]
         heads = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         return f"Of the {n} words, {heads} put most of their weight on one word."

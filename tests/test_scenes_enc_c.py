@@ -8,6 +8,7 @@ three sentences are in tests/test_scenes.py, which covers every registered scene
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from scenes import scene_class
@@ -105,6 +106,21 @@ def test_multi_head_names_where_each_head_looks_from_the_pattern(run):
         assert any(all(f"head {h} at \u201c{words[int(pattern[h, r].argmax())]}\u201d" in text
                        for h in range(pattern.shape[0]))
                    for r, w in enumerate(words) if f"\u201c{w}\u201d" in text.split("looks in")[0]), text
+
+
+def test_multi_head_says_how_many_words_each_head_focuses_from_the_pattern(run):
+    from scenes.kit.choose import SHARP
+
+    scene = run("multi_head")
+    pattern = scene.trace[f"encoder.blocks.{scene.opt['layer']}.self_attn.hook_pattern"]
+    sharp = [int((pattern[h].max(-1) > SHARP).sum()) for h in range(pattern.shape[0])]
+    text = scene.sharpness_sentence(pattern)
+    assert text in captions(scene)
+    for h, k in enumerate(sharp):
+        assert f"{k if k else 'none'} in head {h}" in text, text
+    # a pattern where no word focuses (each row spread evenly) is said as such, not as a list of "none"s
+    even = np.full_like(pattern, 1.0 / pattern.shape[-1])
+    assert scene.sharpness_sentence(even).startswith(f"None of the {pattern.shape[1]} words puts")
 
 
 # --------------------------------------------------------------------------- encoder_stack
