@@ -81,6 +81,14 @@ def test_caption_wraps_long_sentences_within_the_frame():
     assert long.width <= 12.7
 
 
+def test_caption_never_breaks_a_shape_across_its_lines():
+    for k in range(1, 16):  # the shape lands at every place a line could end
+        text = "word " * k + "mixed 2 ways: 2 outputs of 11 \u00d7 8 and 3 \u00d7 4 \u00d7 5."
+        lines = [m.text for m in caption(text)]
+        assert " ".join(lines) == text
+        assert not any(line.endswith("\u00d7") or line.startswith("\u00d7") for line in lines), lines
+
+
 def test_sentences_about_numbers_follow_the_numbers():
     from scenes.kit.choose import describe_pattern, describe_row, example_cell, row_sharpness, sharpest_head
 

@@ -7,6 +7,7 @@ as the mobject enters the screen.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -205,9 +206,14 @@ def shape_text(rows: int, cols: int) -> str:
     return f"{rows} \u00d7 {cols}"
 
 
+NBSP = "\u00a0"
+
+
 def caption(text: str, size: float = CAPTION, width: float = SAFE_WIDTH - 0.8) -> VGroup:
-    """One sentence at the bottom of the frame, wrapped onto two lines where it is too wide."""
-    words = text.split()
+    """One sentence at the bottom of the frame, wrapped onto two lines where it is too wide.
+    A shape ("11 × 8") is never broken across the lines."""
+    glued = re.sub("(\\S+) \u00d7 (?=\\S)", lambda m: f"{m[1]}{NBSP}\u00d7{NBSP}", text)
+    words = [w.replace(NBSP, " ") for w in glued.split(" ") if w]  # (str.split() would split at NBSP too)
     lines: list[str] = []
     for w in words:
         trial = f"{lines[-1]} {w}" if lines else w
