@@ -97,7 +97,12 @@ class DecoderInput(ReelScene):
             self.say("It reads the same words shifted one place right, behind a start token <bos>.",
                      pause=self.timing.fast)
             self.play(*(Appear(a) for a in arrows), run_time=self.timing.build)
-            self.say("So position t reads what has been written so far and predicts token t+1; the last predicts the end.")
+            if out[-1] == "<eos>":
+                self.say("So position t reads what has been written so far and predicts token t+1; the last predicts "
+                         "the end.")
+            else:  # the model's own translation, cut at the length limit
+                self.say("Position t predicts token t+1; the translation was cut at the limit, so the last predicts "
+                         "its next word.")
             self.clear_stage()
 
     def embed(self) -> None:

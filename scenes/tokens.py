@@ -173,5 +173,5 @@ class Tokens(ReelScene):
         if before < 1 <= after:
             return (f"Every number times \u221a{d}, as in the paper: no longer all smaller than the position values "
                     f"added next, which stay between \u22121 and 1.")
-        return (f"Every number times \u221a{d}, as in the paper, before the position values, between \u22121 and 1, "
-                f"are added.")
+        return (f"Every number is multiplied by \u221a{d}, as in the paper, before the position values are added; "
+                f"those stay between \u22121 and 1.")

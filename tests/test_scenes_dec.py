@@ -174,3 +174,8 @@ def test_the_last_decoder_row_predicts_eos_or_for_a_cut_translation_the_next_wor
     assert next_tokens(cut) == words  # the last row's most probable word: greedy's next
     last = stack_labels(cut, "decoder")[-1]
     assert any(getattr(m, "text", "").endswith(words[-1]) for m in last.get_family()), last
+    # decoder_input says so, and draws it
+    scene, problems = check_scene(scene_class("decoder_input"), {"translator": cut})
+    assert not problems, problems[:5]
+    said = [c.text for b in scene.beats for c in b.captions]
+    assert any("cut at the limit" in t for t in said) and not any("the last predicts the end" in t for t in said)
