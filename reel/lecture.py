@@ -42,12 +42,12 @@ from model.errors import InputError
 
 MIN_CHAPTER = 10.0  # seconds: video sites ignore chapters shorter than this
 OUTPUTS = ("lecture.mp4", "lecture.chapters.txt", "lecture.srt", "lecture.vtt")
+HEARTBEAT = 30.0  # seconds between "still running" lines
 
 
 def deck_outputs(kind: str | None) -> tuple[str, ...]:
-    """The lecture deck's files: the page and its folder, or the pptx."""
+    """The lecture deck's files: the page's folder, then the page (the order they are put in place); or the pptx."""
     return {"html": ("lecture_assets", "lecture.html"), "pptx": ("lecture.pptx",)}.get(kind, ())
-HEARTBEAT = 30.0  # seconds between "still running" lines
 
 
 @dataclass(frozen=True)
