@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the scenes in teaching order, one line each, and exit")
     p.add_argument("--sentence", help="English sentence (default: the model's default sentence)")
     p.add_argument("--target", help="French the decoder reads (default: the model's own translation)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="read words the model does not know as <unk> (default: stop and name them; "
+                        "`python -m model vocab` lists the words it knows)")
     p.add_argument("--quality", choices=QUALITIES, default="high",
                    help="low 480p15, medium 720p30, high 1080p60 (default), production 1440p60, 4k 2160p60")
     p.add_argument("--fps", type=int, help="frames per second (default: the quality's)")
@@ -355,7 +358,8 @@ def dry_run(name: str, traces: dict, given: dict, check: bool, narrator=None, qu
     return scene, problems if check else []
 
 
-def record_traces(models: list[str], sentence: str | None, target: str | None, scenes=()) -> dict:
+def record_traces(models: list[str], sentence: str | None, target: str | None, scenes=(),
+                  allow_unknown: bool = False) -> dict:
     """Each model's trace of the user's sentence, recorded as the first of `scenes` (classes) that
     needs the model declares (`ReelScene.model_input`); by default, the sentence as given."""
     from model.trace import record
@@ -365,7 +369,7 @@ def record_traces(models: list[str], sentence: str | None, target: str | None, s
         cls = next((c for c in scenes if model in c.needs), ReelScene)
         return cls.model_input(model, sentence, target)
 
-    return {m: record(m, **how(m)) for m in models}
+    return {m: record(m, **how(m), allow_unknown=allow_unknown) for m in models}
 
 
 def chosen_output(args: argparse.Namespace) -> tuple:
@@ -421,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{flag} does not apply to {', '.join(names)}")
     require("latex", "dvisvgm")
     needed = list(dict.fromkeys(m for cls in classes.values() for m in cls.needs))
-    traces = record_traces(needed, args.sentence, args.target, list(classes.values()))
+    traces = record_traces(needed, args.sentence, args.target, list(classes.values()), args.allow_unknown)
     for name, cls in classes.items():  # every option checked before anything is written
         resolve_options(cls, {k: v for k, v in given.items() if any(o.name == k for o in cls.options)}, traces)
     first = traces[needed[0]]

@@ -12,6 +12,11 @@ def _model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="translator", choices=MODELS, help="which model (default: translator)")
 
 
+def _allow_unknown_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="read words the model does not know as <unk> (default: stop and name them)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m model", description="The tiny Transformer behind transformer-reel.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
@@ -27,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("translate", help="translate an English sentence")
     p.add_argument("sentence")
     _model_arg(p)
+    _allow_unknown_arg(p)
 
     p = sub.add_parser("trace", help="record every tensor of one forward pass into a .trace.npz")
     _model_arg(p)
@@ -35,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=None, help="translator only: French the decoder reads (default: the model's own translation)")
     p.add_argument("--mask-word", default=None, metavar="W", help="bert only: mask the first W of the sentence")
     p.add_argument("--out", required=True, help="output file, ending in .trace.npz")
+    _allow_unknown_arg(p)
 
     p = sub.add_parser("vocab", help="list the known words")
     p.add_argument("--language", choices=("en", "fr"), default=None, help="only English (en) or French (fr) words")
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "translate":
         from .trace import translate
 
-        print(translate(args.sentence, args.model))
+        print(translate(args.sentence, args.model, allow_unknown=args.allow_unknown))
     elif args.command == "trace":
         from .trace import record
 
@@ -79,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--target is the translator's French; {args.model} reads only --sentence")
         if args.mask_word is not None and args.model != "bert":
             raise InputError(f"--mask-word is for --model bert; {args.model} masks no words")
-        trace = record(args.model, args.sentence, args.target, mask_word=args.mask_word)
+        trace = record(args.model, args.sentence, args.target, mask_word=args.mask_word,
+                       allow_unknown=args.allow_unknown)
         trace.save(args.out)
         print(f"{trace.sentence} → {trace.output}")
         print(f"wrote {args.out}")

@@ -31,7 +31,7 @@ from . import checkpoint_path
 from .corpus import generate
 from .errors import InputError
 from .files import atomic_write
-from .tokenizer import CLS, MASK, SEP, SPECIALS, UNK, Tokenizer, normalize
+from .tokenizer import CLS, MASK, SEP, SPECIALS, UNK, Encoded, Tokenizer, normalize
 from .tracefile import Trace
 from .train import TrainConfig as _TranslatorTrainConfig
 from .train import deterministic, optimise
@@ -273,7 +273,7 @@ def bert_tokens(tok: Tokenizer, model: Bert, sentence: str, mask_word: str | Non
 
 
 def record(name: str, sentence: str | None = None, *, mask_word: str | None = None,
-           warn: Callable[[str], None] = _warn) -> Trace:
+           warn: Callable[[str], None] = _warn, allow_unknown: bool = False) -> Trace:
     """One forward pass of bert or gpt on `sentence` (default: `default_sentence(name)`), every tensor kept.
 
     bert reads `[CLS] words [SEP]`; its `output` is the sentence with each [MASK] replaced by its top guess.
@@ -290,8 +290,7 @@ def record(name: str, sentence: str | None = None, *, mask_word: str | None = No
     if name == "bert":
         tokens, words = bert_tokens(tok, model, sentence, mask_word)
         unknown = [w for w, t in zip(words, tokens) if t == UNK]
-        if unknown:
-            warn(tok.unknown_warning(unknown, "sentence"))
+        tok.check_known(Encoded([], tokens, unknown), "sentence", None, allow_unknown, warn)
         ids = [tok.stoi[CLS]] + [tok.stoi[t] for t in tokens] + [tok.stoi[SEP]]
         logits, cache = model.run_with_cache(torch.tensor([ids]))
         guesses = logits[0].argmax(-1).tolist()
@@ -303,8 +302,7 @@ def record(name: str, sentence: str | None = None, *, mask_word: str | None = No
     enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words)
     if MASK in enc.tokens:
         raise InputError(f"{MASK} is for --model bert; gpt reads plain words and writes on")
-    if enc.unknown:
-        warn(tok.unknown_warning(enc.unknown, "sentence"))
+    tok.check_known(enc, "sentence", None, allow_unknown, warn)
     prompt = [tok.bos_id] + enc.ids
     more = model.greedy(prompt, tok.eos_id, MAX_NEW_WORDS)
     ids = prompt + more

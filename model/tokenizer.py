@@ -155,9 +155,29 @@ class Tokenizer:
         """The known words closest to `word`, from `language` ("en", "fr") only when given."""
         return difflib.get_close_matches(word, self.words_of(language), n=n, cutoff=0.5)
 
-    def unknown_warning(self, unknown: list[str], what: str = "sentence", language: str | None = None) -> str:
+    def _named(self, unknown: list[str], language: str | None) -> str:
+        """The unknown words, each once, quoted, with the closest known words of its language."""
         parts = []
         for w in dict.fromkeys(unknown):
             close = self.suggestions(w, language=language)
             parts.append(f"'{w}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        return f"warning: unknown words in the {what} read as {UNK}: " + "; ".join(parts)
+        return "; ".join(parts)
+
+    def unknown_warning(self, unknown: list[str], what: str = "sentence", language: str | None = None) -> str:
+        return f"warning: unknown words in the {what} read as {UNK}: " + self._named(unknown, language)
+
+    def unknown_error(self, unknown: list[str], what: str = "sentence", language: str | None = None) -> str:
+        """One line: which words the model never saw, the closest it knows, and where to look."""
+        n = len(dict.fromkeys(unknown))
+        return (f"the model does not know {'this word' if n == 1 else f'these {n} words'} of the {what}: "
+                f"{self._named(unknown, language)}. It knows a small world: `python -m model vocab` lists its "
+                f"words, `python -m model examples` shows sentences it translates; --allow-unknown reads unknown "
+                f"words as {UNK}")
+
+    def check_known(self, enc: "Encoded", what: str, language: str | None, allow_unknown: bool, warn) -> None:
+        """Unknown words stop with an InputError, unless `allow_unknown`: then they are read as <unk>, with a warning."""
+        if not enc.unknown:
+            return
+        if not allow_unknown:
+            raise InputError(self.unknown_error(enc.unknown, what, language))
+        warn(self.unknown_warning(enc.unknown, what, language))

@@ -23,12 +23,12 @@ def _warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None]) -> list[int]:
+def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callable[[str], None],
+                  allow_unknown: bool = False) -> list[int]:
     enc = tok.encode(sentence, what="sentence", max_words=model.cfg.max_words, language="en")
     if MASK in enc.tokens:
         raise InputError(f"{MASK} is for --model bert; the translator reads plain words")
-    if enc.unknown:
-        warn(tok.unknown_warning(enc.unknown, "sentence", language="en"))
+    tok.check_known(enc, "sentence", "en", allow_unknown, warn)
     return enc.ids + [tok.eos_id]
 
 
@@ -40,11 +40,12 @@ def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Calla
     return tok.decode(out_ids)
 
 
-def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn) -> str:
+def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn,
+              allow_unknown: bool = False) -> str:
     if name != "translator":
         raise InputError(f"translate is what the translator does; {name} cannot (try: python -m model trace --model {name})")
     model, tok = load(name)
-    return greedy_output(tok, model, encode_source(tok, model, sentence, warn), warn)
+    return greedy_output(tok, model, encode_source(tok, model, sentence, warn, allow_unknown), warn)
 
 
 def record(
@@ -54,21 +55,24 @@ def record(
     warn: Callable[[str], None] = _warn,
     *,
     mask_word: str | None = None,
+    allow_unknown: bool = False,
 ) -> Trace:
     """Run the model `name` on `sentence` (default: DEFAULT_SENTENCE) and record everything.
 
     The translator's decoder reads <bos> + `target`; without a target it reads the model's
     own greedy translation, so the trace shows what the model really does. `bert` and `gpt`
     (model/families.py) read the English only and ignore `target`, the translator's French;
-    `mask_word` is for `bert`.
+    `mask_word` is for `bert`. A word the model does not know stops with an InputError naming it,
+    unless `allow_unknown`: then it is read as <unk> (what a model does with a word it never saw is
+    a lesson too), with a warning.
     """
     if name in ("bert", "gpt"):
         from .families import record as record_family
 
-        return record_family(name, sentence, mask_word=mask_word, warn=warn)
+        return record_family(name, sentence, mask_word=mask_word, warn=warn, allow_unknown=allow_unknown)
     model, tok = load(name)
     sentence = DEFAULT_SENTENCE if sentence is None else sentence
-    src = encode_source(tok, model, sentence, warn)
+    src = encode_source(tok, model, sentence, warn, allow_unknown)
     src_t = torch.tensor([src])
     output = greedy_output(tok, model, src, warn)
     if target is None:
@@ -77,8 +81,7 @@ def record(
         tgt_ids = tok.encode(output).ids
     else:
         enc = tok.encode(target, what="target", max_words=model.cfg.max_words, language="fr")
-        if enc.unknown:
-            warn(tok.unknown_warning(enc.unknown, "target", language="fr"))
+        tok.check_known(enc, "target", "fr", allow_unknown, warn)
         tgt_ids = enc.ids
     tgt_t = torch.tensor([[tok.bos_id] + tgt_ids])
     _, cache = model.run_with_cache(src_t, tgt_t)

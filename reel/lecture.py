@@ -204,7 +204,7 @@ def run_lecture(args) -> int:
     classes = {n: scene_class(n) for n in names}
     given = {name: getattr(args, name) for name in render.scene_options() if getattr(args, name, None) is not None}
     needed = list(dict.fromkeys(m for cls in classes.values() for m in cls.needs))
-    traces = render.record_traces(needed, args.sentence, args.target, list(classes.values()))
+    traces = render.record_traces(needed, args.sentence, args.target, list(classes.values()), args.allow_unknown)
     per_scene = {}
     for name, cls in classes.items():  # options apply to the scenes that declare them; all checked first
         per_scene[name] = {k: v for k, v in given.items() if any(o.name == k for o in cls.options)}

@@ -148,6 +148,13 @@ def test_encode_unknown_and_errors():
     assert enc.unknown == ["blak", "fsh"]
     warning = tok.unknown_warning(enc.unknown)
     assert "'blak'" in warning and "black" in warning and "'fsh'" in warning and "fish" in warning
+    error = tok.unknown_error(enc.unknown + ["blak"])
+    assert "2 words" in error and "'blak' (did you mean black" in error and "\n" not in error
+    with pytest.raises(InputError, match="'fsh'"):
+        tok.check_known(enc, "sentence", None, False, warn=None)
+    warned = []
+    tok.check_known(enc, "sentence", None, True, warn=warned.append)
+    assert warned == [warning]
     with pytest.raises(InputError, match="empty"):
         tok.encode("   ")
     with pytest.raises(InputError, match="the limit is 3"):

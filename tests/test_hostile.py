@@ -36,10 +36,10 @@ def test_tokenizer_encodes_or_refuses(tok, text):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(TEXT)
-def test_model_trace_command_writes_a_trace_or_one_line(tmp_path_factory, capsys, text):
+@given(TEXT, st.booleans())
+def test_model_trace_command_writes_a_trace_or_one_line(tmp_path_factory, capsys, text, allow_unknown):
     out = tmp_path_factory.mktemp("trace") / "t.trace.npz"
-    code = model_main(["trace", "--sentence", text, "--out", str(out)])
+    code = model_main(["trace", "--sentence", text, "--out", str(out)] + ["--allow-unknown"] * allow_unknown)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if code == 0:

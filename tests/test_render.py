@@ -37,7 +37,7 @@ PASSWD = "root:x:0:0"
 CASES = {
     "default": ([], DEFAULT_SENTENCE, None),
     "adjectives": (["--sentence", "the small black dog sees a red apple"], "the small black dog sees a red apple", None),
-    "unknown_word": (["--sentence", "the blak cat eats the fish"], "the blak cat eats the fish", None),
+    "unknown_word": (["--sentence", "the blak cat eats the fish", "--allow-unknown"], "the blak cat eats the fish", None),
     "target": (["--sentence", "the cat sleeps", "--target", "Le chien dort."], "the cat sleeps", ["le", "chien", "dort"]),
     "layer0_head1": (["--layer", "0", "--head", "1"], DEFAULT_SENTENCE, None),
     "head0": (["--head", "0"], DEFAULT_SENTENCE, None),
@@ -325,6 +325,26 @@ def test_bad_options_fail_cleanly(args, words, tmp_path):
         assert re.search(r"\b0\b.*\b1\b", line), f"the valid range (0 to 1) is not named: {line}"
 
 
+def test_unknown_words_stop_the_render(tmp_path):
+    """The seed video's sentence: its words are not the model's, so a clip of them would show nonsense. It stops
+    with one line naming each unknown word and where to see the vocabulary; --allow-unknown renders <unk> on purpose."""
+    from model import VOCAB
+    from model.tokenizer import Tokenizer
+
+    known = set(Tokenizer.load(VOCAB).words_of("en"))
+    words = "hi how are you".split()
+    out = tmp_path / "new"
+    r = run_cli("render.py", "--scene", "tokens", "--still", "--quality", "low", "--sentence", " ".join(words),
+                "--out", str(out))
+    assert_clean_failure(r, None, "python -m model vocab", "--allow-unknown",
+                                *(f"'{w}'" for w in words if w not in known))
+    assert not out.exists()
+    r = run_cli("render.py", "--scene", "tokens", "--still", "--quality", "low", "--sentence", " ".join(words),
+                "--allow-unknown", "--out", str(out))
+    assert_ok(r)
+    assert "<unk>" in Trace.load(out / "tokens.trace.npz").tokens("encoder") and "'hi'" in r.stderr
+
+
 def test_bad_options_create_no_output_folder(tmp_path):
     """An --out folder that does not exist yet is not created by a command that fails."""
     out = tmp_path / "new"
@@ -356,7 +376,7 @@ def test_hostile_sentence_renders_literally(sentence, stills, translator):
     from model.tokenizer import normalize
 
     assert len(normalize(sentence)) <= 20
-    r, out = stills(f"hostile-{HOSTILE_SHORT.index(sentence)}", "--sentence", sentence)
+    r, out = stills(f"hostile-{HOSTILE_SHORT.index(sentence)}", "--sentence", sentence, "--allow-unknown")
     assert_ok(r)
     assert PASSWD not in r.stdout + r.stderr
     manifest, trace = check_manifest(out)
