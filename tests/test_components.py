@@ -120,3 +120,16 @@ def test_sentences_about_numbers_follow_the_numbers():
 
     assert sharpest_head(T(), "a") == 1
     assert example_cell(half, [0, 1, 2], [0, 1, 2]) == (2, 1)
+
+
+def test_a_shown_number_matches_its_tensor_at_the_shown_precision_and_only_a_boundary_may_differ():
+    """The manifest check: the shown text is the value rounded; a value within 1e-5 of a rounding
+    boundary may show either neighbouring last digit (another CPU rounds the float32 the other way)."""
+    from .checks import shown_matches
+
+    assert shown_matches("0.41", 0.4149) and shown_matches("\u22120.41", -0.41) and shown_matches("0.00", -0.001)
+    assert not shown_matches("0.42", 0.4149) and not shown_matches("0.40", 0.4149)
+    assert shown_matches("0.13", 0.125000001) and shown_matches("0.12", 0.125000001)  # on the boundary
+    assert shown_matches("0.12", 0.1250049) and not shown_matches("0.12", 0.12502)  # 1e-5 of it, not more
+    assert not shown_matches("0.11", 0.125) and not shown_matches("0.14", 0.125)  # never two digits off
+    assert shown_matches("7.00", 7.004999) and shown_matches("7.01", 7.004999) and not shown_matches("7.01", 7.0049)

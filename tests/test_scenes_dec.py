@@ -129,8 +129,14 @@ def test_decoding_shows_each_steps_probabilities_and_cross_attention_row(run, se
 @pytest.mark.parametrize("sentence", ["default", "two_words", "limit"])
 def test_step_by_step_decoding_equals_the_teacher_forced_trace_row_by_row(translator, traces_for, sentence):
     """Why the decoding scene may read step t from row t of one trace: with the causal mask, running
-    the model on the prefix of step t gives row t of the trace on the whole translation."""
+    the model on the prefix of step t gives row t of the trace on the whole translation.
+
+    The same numbers up to float32 rounding: the prefix and the whole run take matrices of other shapes,
+    which the kernels sum in other orders; 1e-5 of a tensor's scale is ~80 ulps there."""
     import torch
+
+    def same(a, b):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5 * max(1.0, float(np.abs(b).max())))
 
     model, tok = translator
     trace = traces_for(SENTENCES[sentence], ("translator",))["translator"]
@@ -141,12 +147,12 @@ def test_step_by_step_decoding_equals_the_teacher_forced_trace_row_by_row(transl
     for t in range(T):
         _, cache = model.run_with_cache(src, tgt[:, : t + 1])
         step = {k: v[0].numpy() for k, v in cache.items()}
-        np.testing.assert_allclose(step["unembed.hook_logits"][t], trace["unembed.hook_logits"][t], atol=1e-4)
-        np.testing.assert_allclose(step["unembed.hook_probs"][t], trace["unembed.hook_probs"][t], atol=1e-5)
+        same(step["unembed.hook_logits"][t], trace["unembed.hook_logits"][t])
+        same(step["unembed.hook_probs"][t], trace["unembed.hook_probs"][t])
         for layer in range(n_layers):
             for attn in ("cross_attn", "self_attn"):
                 name = f"decoder.blocks.{layer}.{attn}.hook_pattern"
-                np.testing.assert_allclose(step[name][:, t], trace[name][:, t, : step[name].shape[-1]], atol=1e-5)
+                same(step[name][:, t], trace[name][:, t, : step[name].shape[-1]])
                 if attn == "self_attn":  # nothing past the prefix had any weight in the whole trace
                     assert np.all(trace[name][:, t, t + 1:] == 0.0)
         # greedy: the step's most probable word is the next token the trace reads

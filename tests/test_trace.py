@@ -2,6 +2,15 @@
 
 The consistency checks recompute each step in NumPy from the trace's own parameters and
 inputs, independently of model/transformer.py.
+
+How close is close (issue 15): each step is recomputed in float64 from the trace's own float32
+inputs, so what differs is the float32 rounding of the model's arithmetic, a few ulps of the
+values it sums (float32's eps is 1.2e-7), and more where a LayerNorm divides by a small spread.
+Another CPU runs other float32 kernels (AVX-512 or AVX2, other summation orders), so a test
+must not ask for less than that anywhere. `close` allows TOL of the tensor's scale (its largest
+magnitude, at least 1): about 170 float32 ulps at that scale, far above what any kernel's order
+changes, and 500 times finer than the two decimals a scene shows. Exact equality is asked only
+where the model copies (a residual passed on, an embedding looked up) and for ids and masks.
 """
 
 import json
@@ -14,7 +23,8 @@ import pytest
 from model.tracefile import Trace
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-ATOL = 1e-5
+TOL = 2e-5  # of a tensor's scale: see the module's docstring
+LN_TOL = 1e-4  # after a LayerNorm's division by the row's spread
 MODELS = ("translator", "bert", "gpt")
 STACKS = {"translator": ["encoder", "decoder"], "bert": ["encoder"], "gpt": ["decoder"]}
 HEAD = {"translator": "unembed", "bert": "mlm", "gpt": "unembed"}
@@ -129,7 +139,19 @@ def test_meta(any_trace):
         assert tokens[0] == "<bos>" and tokens[1:] == meta["sentence"].split() + meta["output"].split()
 
 
+def f64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def close(actual, expected, tol: float = TOL) -> None:
+    """`actual` (float32, from the trace) equals the float64 reference to `tol` of the reference's scale."""
+    expected = f64(expected)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=tol * scale)
+
+
 def _ln(x, w, b, eps):
+    x, w, b = f64(x), f64(w), f64(b)
     mean = x.mean(-1)
     var = x.var(-1)
     norm = (x - mean[:, None]) / np.sqrt(var[:, None] + eps)
@@ -137,49 +159,51 @@ def _ln(x, w, b, eps):
 
 
 def _softmax(x):
+    x = f64(x)
     e = np.exp(x - x.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
 
 
 def check_attention(t: Trace, p: str, x_q: np.ndarray, x_kv: np.ndarray, causal: bool):
-    W = {k: t.param(f"{p}.{k}") for k in ("W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O")}
+    W = {k: f64(t.param(f"{p}.{k}")) for k in ("W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O")}
+    x_q, x_kv = f64(x_q), f64(x_kv)
     q = np.einsum("pd,hde->hpe", x_q, W["W_Q"]) + W["b_Q"][:, None]
     k = np.einsum("sd,hde->hse", x_kv, W["W_K"]) + W["b_K"][:, None]
     v = np.einsum("sd,hde->hse", x_kv, W["W_V"]) + W["b_V"][:, None]
-    np.testing.assert_allclose(t[f"{p}.hook_q"], q, atol=ATOL)
-    np.testing.assert_allclose(t[f"{p}.hook_k"], k, atol=ATOL)
-    np.testing.assert_allclose(t[f"{p}.hook_v"], v, atol=ATOL)
-    scores = q @ k.transpose(0, 2, 1)
-    np.testing.assert_allclose(t[f"{p}.hook_scores"], scores, atol=1e-4)
+    close(t[f"{p}.hook_q"], q)
+    close(t[f"{p}.hook_k"], k)
+    close(t[f"{p}.hook_v"], v)
+    scores = f64(t[f"{p}.hook_q"]) @ f64(t[f"{p}.hook_k"]).transpose(0, 2, 1)
+    close(t[f"{p}.hook_scores"], scores)
     d_head = t.config["d_head"]
-    np.testing.assert_allclose(t[f"{p}.hook_scores_scaled"], t[f"{p}.hook_scores"] / math.sqrt(d_head), atol=ATOL)
+    close(t[f"{p}.hook_scores_scaled"], t[f"{p}.hook_scores"] / math.sqrt(d_head))
     mask = t[f"{p}.hook_mask"]
     expected_mask = np.triu(np.ones(mask.shape, bool), 1) if causal else np.zeros(mask.shape, bool)
     np.testing.assert_array_equal(mask, expected_mask)
     pattern = t[f"{p}.hook_pattern"]
-    np.testing.assert_allclose(pattern.sum(-1), 1.0, atol=1e-6)
+    close(pattern.sum(-1), 1.0)
     assert (pattern[:, mask] == 0.0).all(), "blocked cells must be exact zeros"
     ref = _softmax(np.where(mask, -np.inf, t[f"{p}.hook_scores_scaled"]))
-    np.testing.assert_allclose(pattern, ref, atol=1e-6)
+    close(pattern, ref)
     z = t[f"{p}.hook_z"]
-    np.testing.assert_allclose(z, pattern @ t[f"{p}.hook_v"], atol=ATOL)
-    np.testing.assert_allclose(t[f"{p}.hook_out"], np.einsum("hpe,hed->pd", z, W["W_O"]) + W["b_O"], atol=ATOL)
+    close(z, f64(pattern) @ f64(t[f"{p}.hook_v"]))
+    close(t[f"{p}.hook_out"], np.einsum("hpe,hed->pd", z, W["W_O"]) + W["b_O"])
 
 
 def check_ln(t: Trace, p: str, x: np.ndarray):
     mean, var, norm, out = _ln(x, t.param(f"{p}.w"), t.param(f"{p}.b"), t.config["eps"])
-    np.testing.assert_allclose(t[f"{p}.hook_mean"], mean, atol=ATOL)
-    np.testing.assert_allclose(t[f"{p}.hook_var"], var, atol=1e-4)
-    np.testing.assert_allclose(t[f"{p}.hook_normalized"], norm, atol=1e-4)
-    np.testing.assert_allclose(t[f"{p}.hook_out"], out, atol=1e-4)
+    close(t[f"{p}.hook_mean"], mean)
+    close(t[f"{p}.hook_var"], var, LN_TOL)
+    close(t[f"{p}.hook_normalized"], norm, LN_TOL)
+    close(t[f"{p}.hook_out"], out, LN_TOL)
 
 
 def check_mlp(t: Trace, p: str, x: np.ndarray):
-    pre = x @ t.param(f"{p}.W_in") + t.param(f"{p}.b_in")
-    np.testing.assert_allclose(t[f"{p}.hook_pre"], pre, atol=1e-4)
+    pre = f64(x) @ f64(t.param(f"{p}.W_in")) + f64(t.param(f"{p}.b_in"))
+    close(t[f"{p}.hook_pre"], pre)
     np.testing.assert_array_equal(t[f"{p}.hook_post"], np.maximum(t[f"{p}.hook_pre"], 0))
-    out = t[f"{p}.hook_post"] @ t.param(f"{p}.W_out") + t.param(f"{p}.b_out")
-    np.testing.assert_allclose(t[f"{p}.hook_out"], out, atol=1e-4)
+    out = f64(t[f"{p}.hook_post"]) @ f64(t.param(f"{p}.W_out")) + f64(t.param(f"{p}.b_out"))
+    close(t[f"{p}.hook_out"], out)
 
 
 def test_embedding_and_positions(any_trace):
@@ -188,11 +212,9 @@ def test_embedding_and_positions(any_trace):
     for stack in STACKS[trace.model]:
         tokens = trace[f"{stack}.hook_tokens"]
         np.testing.assert_array_equal(trace[f"{stack}.hook_embed"], trace.param(f"{stack}.W_E")[tokens])
-        np.testing.assert_allclose(trace[f"{stack}.hook_embed_scaled"], trace[f"{stack}.hook_embed"] * math.sqrt(d_model), atol=ATOL)
+        close(trace[f"{stack}.hook_embed_scaled"], trace[f"{stack}.hook_embed"] * math.sqrt(d_model))
         np.testing.assert_array_equal(trace[f"{stack}.hook_pos_embed"], trace.param("W_pos")[: len(tokens)])
-        np.testing.assert_allclose(
-            trace[f"{stack}.hook_input"], trace[f"{stack}.hook_embed_scaled"] + trace[f"{stack}.hook_pos_embed"], atol=ATOL
-        )
+        close(trace[f"{stack}.hook_input"], trace[f"{stack}.hook_embed_scaled"] + trace[f"{stack}.hook_pos_embed"])
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -215,11 +237,11 @@ def check_encoder_style_stack(trace: Trace, stack: str, causal: bool) -> np.ndar
         b = f"{stack}.blocks.{i}"
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_pre"], x)
         check_attention(trace, f"{b}.self_attn", x, x, causal=causal)
-        np.testing.assert_allclose(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"], atol=ATOL)
+        close(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"])
         check_ln(trace, f"{b}.ln1", trace[f"{b}.hook_attn_sum"])
         h = trace[f"{b}.ln1.hook_out"]
         check_mlp(trace, f"{b}.mlp", h)
-        np.testing.assert_allclose(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"], atol=ATOL)
+        close(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"])
         check_ln(trace, f"{b}.ln2", trace[f"{b}.hook_mlp_sum"])
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln2.hook_out"])
         x = trace[f"{b}.hook_resid_post"]
@@ -228,9 +250,9 @@ def check_encoder_style_stack(trace: Trace, stack: str, causal: bool) -> np.ndar
 
 
 def check_head(trace: Trace, head: str, x: np.ndarray):
-    logits = x @ trace.param(f"{head}.W_U") + trace.param(f"{head}.b_U")
-    np.testing.assert_allclose(trace[f"{head}.hook_logits"], logits, atol=1e-4)
-    np.testing.assert_allclose(trace[f"{head}.hook_probs"], _softmax(trace[f"{head}.hook_logits"]), atol=1e-6)
+    logits = f64(x) @ f64(trace.param(f"{head}.W_U")) + f64(trace.param(f"{head}.b_U"))
+    close(trace[f"{head}.hook_logits"], logits)
+    close(trace[f"{head}.hook_probs"], _softmax(trace[f"{head}.hook_logits"]))
 
 
 def test_encoder_chain(trace):
@@ -278,16 +300,16 @@ def test_decoder_chain_and_output(trace, translator):
         b = f"decoder.blocks.{i}"
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_pre"], x)
         check_attention(trace, f"{b}.self_attn", x, x, causal=True)
-        np.testing.assert_allclose(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"], atol=ATOL)
+        close(trace[f"{b}.hook_attn_sum"], x + trace[f"{b}.self_attn.hook_out"])
         check_ln(trace, f"{b}.ln1", trace[f"{b}.hook_attn_sum"])
         h = trace[f"{b}.ln1.hook_out"]
         # cross-attention: queries from the decoder (ln1 out), keys and values from the encoder's output
         check_attention(trace, f"{b}.cross_attn", h, memory, causal=False)
-        np.testing.assert_allclose(trace[f"{b}.hook_cross_sum"], h + trace[f"{b}.cross_attn.hook_out"], atol=ATOL)
+        close(trace[f"{b}.hook_cross_sum"], h + trace[f"{b}.cross_attn.hook_out"])
         check_ln(trace, f"{b}.ln2", trace[f"{b}.hook_cross_sum"])
         h = trace[f"{b}.ln2.hook_out"]
         check_mlp(trace, f"{b}.mlp", h)
-        np.testing.assert_allclose(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"], atol=ATOL)
+        close(trace[f"{b}.hook_mlp_sum"], h + trace[f"{b}.mlp.hook_out"])
         check_ln(trace, f"{b}.ln3", trace[f"{b}.hook_mlp_sum"])
         np.testing.assert_array_equal(trace[f"{b}.hook_resid_post"], trace[f"{b}.ln3.hook_out"])
         x = trace[f"{b}.hook_resid_post"]
