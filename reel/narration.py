@@ -225,13 +225,13 @@ class Narrator:
         wav, meta = self.cache / f"{key}.wav", self.cache / f"{key}.json"
         try:
             parts = json.loads(meta.read_text(encoding="utf-8"))
-            if wav.stat().st_size > 44:
+            if whole_wav(wav, parts["duration"]):
                 now = time.time()
                 os.utime(wav, (now, now))  # recently used: the last to be evicted
                 self.reused += 1
                 return Speech(wav, parts["duration"], tuple(tuple(p) for p in parts["parts"]))
-        except (OSError, ValueError, KeyError):
-            pass  # not there, or damaged: speak it again
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not there, or damaged (a torn file, a full disk): speak it again
         speech = self._synthesise(text, wav, meta)
         self.synthesised += 1
         self._evict()
@@ -289,6 +289,19 @@ class Narrator:
                     wav.unlink()
                     wav.with_suffix(".json").unlink(missing_ok=True)
                     total -= size
+
+
+def whole_wav(path: Path, duration: float) -> bool:
+    """A WAV file that holds every frame its header promises, and lasts `duration` seconds (to a millisecond)."""
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            frames, rate, width, channels = w.getnframes(), w.getframerate(), w.getsampwidth(), w.getnchannels()
+            data = len(w.readframes(frames))
+    except (OSError, EOFError, wave.Error):
+        return False
+    return rate > 0 and data == frames * width * channels and abs(frames / rate - float(duration)) < 1e-3
 
 
 class _DropMuxWarning:

@@ -1,10 +1,19 @@
-"""The caches every render shares (`~/.cache/transformer-reel`), and the lock that makes sharing safe.
+"""The caches every render shares (`~/.cache/transformer-reel`), the lock that makes sharing safe,
+and the healing that makes a torn file harmless.
 
-Manim writes the SVG files of `Text` (Pango) and `MathTex` (LaTeX, dvisvgm) into shared
-folders under names derived from their content, and reads them back; two renders making
-the same file at once can read each other's half-written file. Every such call runs
-inside `shared_files()`, an exclusive lock on one file of the cache, so renders started
-together (the lecture runs several) wait for each other there and only there.
+Manim writes the SVG files of `MathTex` (LaTeX, dvisvgm) into a shared folder (`tex/`) under
+names derived from their content, and reads them back; two renders making the same file at
+once could read each other's half-written file. Every such call runs inside `shared_files()`,
+an exclusive lock on one file of the cache, so renders started together (the lecture runs
+several) wait for each other there and only there.
+
+Our own cache files (glyph outlines, speech) are written to a temporary name and renamed
+into place, so they are whole or absent. Manim writes its LaTeX files itself, in place: a
+render killed while it writes one, or a full disk, leaves a torn file that Manim would read
+back and fail on, every time. `from_shared_files(make)` runs a Manim call that reads them;
+if it fails and the folder holds files that do not parse, those are removed (logged once,
+without a traceback) and the call is made again. Pango's SVGs (`Text`) are only read once,
+into the glyph cache, so Manim writes them into a private temporary folder (`private_text_dir`).
 Deleting the cache is always safe.
 """
 
@@ -13,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "transformer-reel"
 
@@ -45,3 +57,83 @@ def shared_files() -> Iterator[None]:
         yield
     finally:
         lock.__exit__(None, None, None)
+
+
+# ----------------------------------------------------------------------------- torn files
+T = TypeVar("T")
+_told = False
+
+
+def manim_folders() -> list[Path]:
+    """The shared folders Manim writes into (the renders set `tex_dir` to the first)."""
+    return [CACHE / "tex", CACHE / "texts"]
+
+
+def _parses(svg: Path) -> bool:
+    try:
+        ET.parse(svg)
+        return True
+    except (ET.ParseError, OSError, ValueError):
+        return False
+
+
+def damaged_files(folder: Path) -> list[Path]:
+    """Files Manim would read back and fail on: an SVG that does not parse, and every file made
+    on the way to an SVG that is missing or damaged (a torn .tex or .dvi is read back as it is)."""
+    if not folder.is_dir():
+        return []
+    by_stem: dict[str, list[Path]] = {}
+    for path in folder.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            by_stem.setdefault(path.stem, []).append(path)
+    bad = []
+    for stem, paths in by_stem.items():
+        svg = folder / f"{stem}.svg"
+        if not (svg.exists() and _parses(svg)):
+            bad += paths
+    return bad
+
+
+def heal() -> int:
+    """Remove every damaged file from Manim's folders; returns how many went."""
+    removed = 0
+    for folder in manim_folders():
+        for path in damaged_files(folder):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def from_shared_files(make: Callable[[], T]) -> T:
+    """`make()`, a Manim call that reads or writes the shared folders, under their lock; should it fail
+    while a torn file lies there, the torn files go (said once per process) and it is made again."""
+    global _told
+    with shared_files():
+        try:
+            return make()
+        except Exception:
+            removed = heal()
+            if not removed:
+                raise
+            if not _told:
+                _told = True
+                print(f"warning: removed {removed} damaged file{'s' * (removed != 1)} from the cache {CACHE} "
+                      "(a render stopped while writing them, or the disk was full); they are made again",
+                      file=sys.stderr, flush=True)
+        return make()
+
+
+@contextlib.contextmanager
+def private_text_dir() -> Iterator[None]:
+    """Manim's `Text` writes its SVG into a temporary folder of this process, removed afterwards: the glyph
+    cache keeps the outlines (written whole, by rename), so no torn SVG can be left for another render."""
+    from manim import config
+
+    before = config.text_dir
+    with tempfile.TemporaryDirectory(prefix="reel-text-") as tmp:
+        config.text_dir = tmp
+        try:
+            yield
+        finally:
+            config.text_dir = before

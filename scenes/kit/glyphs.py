@@ -23,7 +23,7 @@ from manim import ManimColor, Text, VMobject
 
 from model.files import atomic_write
 
-from .cache import CACHE, shared_files
+from .cache import CACHE, private_text_dir
 
 FONT = "Latin Modern Roman"
 _REF_SIZE = 48  # size at which glyph outlines are measured; scaled on use
@@ -93,7 +93,7 @@ def _char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
 
 
 def _measure_char(ch: str, font: str, weight: str) -> tuple[np.ndarray, float]:
-    with shared_files():
+    with private_text_dir():
         probe = Text(f"00{ch}00", font=font, weight=weight, font_size=_REF_SIZE)
     glyphs = list(probe)
     zeros = [glyphs[0], glyphs[1], glyphs[-2], glyphs[-1]]
@@ -133,7 +133,7 @@ def _text_outline(text: str, font: str, weight: str, slant: str) -> tuple[np.nda
 
 
 def _measure_text(text: str, font: str, weight: str, slant: str) -> tuple[np.ndarray, float]:
-    with shared_files():
+    with private_text_dir():
         glyphs = list(Text(text + "x", font=font, weight=weight, slant=slant, font_size=_REF_SIZE))
     x, glyphs = glyphs[-1], glyphs[:-1]
     points = np.concatenate([g.points for g in glyphs] or [np.zeros((0, 3))])
