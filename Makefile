@@ -52,9 +52,10 @@ train: setup
 	$(PY) -m model evaluate --model gpt
 	$(MAKE) traces
 
-# The default traces plain `manim` reads (scenes never run a model): one per shipped checkpoint.
+# The default traces plain `manim` reads (scenes never run a model): one per shipped checkpoint, and one
+# per scene slot recorded otherwise (a second sentence, a snapshot of training).
 traces: setup
-	$(PY) -c 'from model import MODELS; from model.trace import record; 	[record(m).save(f"assets/default.{m}.trace.npz") for m in MODELS]'
+	$(PY) -c 'from reel.clip import save_default_traces; save_default_traces()'
 
 clean:
 	rm -rf media .pytest_cache node_modules

@@ -32,21 +32,14 @@ TARGET = 0.35  # the lecture test's bound, per scene
 
 def scene_captions(names: list[str], sentence: str | None) -> dict[str, list[str]]:
     """Every scene's caption sentences for `sentence`, in order, from a run without video."""
-    from model.trace import record
+    from reel.clip import record_traces
     from scenes import scene_class
     from scenes.kit.framecheck import check_scene
 
-    recorded: dict = {}
+    recorded = record_traces(names, sentence, None)
     captions = {}
     for name in names:
-        cls = scene_class(name)
-        traces = {}
-        for model in cls.needs:
-            how = cls.model_input(model, sentence, None)
-            key = (model, tuple(sorted(how.items())))
-            if key not in recorded:
-                recorded[key] = record(model, **how, warn=lambda _: None)
-            traces[model] = recorded[key]
+        cls, traces = scene_class(name), recorded[name]
         scene, _ = check_scene(cls, traces)
         captions[name] = [c.text for b in scene.beats for c in b.captions]
     return captions

@@ -13,3 +13,9 @@ MODELS = ("translator", "bert", "gpt")  # bert and gpt: model/families.py
 
 def checkpoint_path(name: str) -> Path:
     return ASSETS / f"{name}.pt"
+
+
+def vocabulary_path(name: str) -> Path:
+    """The model's vocabulary, as JSON beside its checkpoint, for readers without PyTorch (the scenes):
+    the translator's (both languages) is `assets/vocab.json`, bert's and gpt's `assets/<name>.vocab.json`."""
+    return VOCAB if name == "translator" else ASSETS / f"{name}.vocab.json"

@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint_path
+from . import checkpoint_path, vocabulary_path
 from .corpus import generate
 from .errors import InputError
 from .files import atomic_write
@@ -142,7 +142,8 @@ def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | G
 
 
 def save(model: Bert | GPT, tok: Tokenizer, name: str) -> None:
-    """assets/<name>.pt, with its vocabulary inside."""
+    """assets/<name>.pt, with its vocabulary inside, and the vocabulary alone as JSON (for readers without PyTorch)."""
+    tok.save(vocabulary_path(name))
     with atomic_write(checkpoint_path(name)) as f:
         torch.save({"model": name, "config": model.cfg.to_dict(), "vocab": tok.itos, "state_dict": model.state_dict()}, f)
 

@@ -1,24 +1,25 @@
-"""`render.py --lecture`: every scene in teaching order, narrated, in one video with chapters and subtitles.
+"""A lecture: every scene in teaching order, narrated, in one video with chapters and subtitles.
 
     python render.py --lecture --sentence "the black cat eats the fish" --out DIR
     python render.py --lecture --quality low --scenes cross_attention --jobs 2 --out DIR
+    reel.lecture(sentence="the black cat eats the fish", out="DIR", quality="low")     # from Python
 
 writes
 
 - DIR/lecture.mp4 — video, narration (AAC), the subtitles as a text track, one chapter per scene;
 - DIR/lecture.chapters.txt — the chapters as video sites read them (`0:00 Title`);
 - DIR/lecture.srt, DIR/lecture.vtt — the captions, timed from the joined clips' real lengths;
-- DIR/scenes/ — each scene's clip, trace, values and beats (render.py's files, and its cache);
+- DIR/scenes/ — each scene's clip, trace, values and beats (a scene's files, and its cache);
 - with --slides html|pptx, also DIR/lecture.html (+ DIR/lecture_assets/) or DIR/lecture.pptx: one
   deck for the whole lecture, a title slide, then each scene's section slide and its slides (its
   beats), speaker notes the narration, each clip with its piece of the sound (reel/slides.py).
   Each scene then also keeps its slides, DIR/scenes/NAME.slides/, in its cache.
 
-Scenes render in parallel as jobs handed to a `concurrent.futures` executor (a process
-pool here; an executor of Dask's or Ray's takes the same jobs). Each scene is cached by
-render.py's render key, the joined lecture by the keys of its scenes: a second run with
-nothing changed only checks keys. An interrupted run (Ctrl-C) or a failing scene keeps
-every finished scene. The lecture's files are written only when every scene rendered, each
+Scenes render in parallel as jobs (`Job`: scene, traces, options, settings) handed to a
+`concurrent.futures` executor (a process pool here; an executor of Dask's takes the same
+jobs). Each scene is cached by its render key (`reel/clip.py`), the joined lecture by the
+keys of its scenes: a second run with nothing changed only checks keys. An interrupted run
+(Ctrl-C) or a failing scene keeps every finished scene. The lecture's files are written only when every scene rendered, each
 to a temporary name and renamed into place (lecture.mp4 first, the key that marks the
 set complete last), so there is never a half-written lecture.mp4.
 """
@@ -125,17 +126,30 @@ def probe(path: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- the jobs
+@dataclass(frozen=True)
+class Job:
+    """One scene to render: a pure function of (scene, traces, options, settings) that writes into `clips`."""
+
+    label: str  # how progress names it ("softmax", or "02-cats-sleep/softmax" in a course)
+    scene: str
+    traces: dict  # slot → Trace, the scene's own
+    options: dict
+    settings: object  # reel.clip.Settings
+    clips: str  # the folder its files go to
+
+
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle workers ignore Ctrl-C; a job listens while it runs
 
 
-def render_job(name: str, traces: dict, given: dict, settings, out: str) -> dict:
-    """One scene, in a worker process: render.py's render_scene (cached), with its own log lines."""
-    import render
+def render_job(job: Job) -> dict:
+    """One scene, in a worker process: `reel.clip.render_clip` (cached), with its own log lines."""
+    from reel.clip import render_clip
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        result = render.render_scene(name, traces, given, settings, Path(out), log=lambda m: print(m, flush=True))
+        result = render_clip(job.scene, job.traces, job.options, job.settings, Path(job.clips),
+                             log=lambda m: print(m, flush=True))
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return {"skipped": result["skipped"], "key": result["key"], "seconds": result.get("seconds", 0.0),
@@ -144,7 +158,7 @@ def render_job(name: str, traces: dict, given: dict, settings, out: str) -> dict
 
 def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
     """The joined lecture depends on its scenes' keys, their order and titles, and the code that joins them."""
-    from render import code_digest
+    from reel.clip import code_digest
 
     h = hashlib.sha256(code_digest().encode())
     h.update(Path(__file__).read_bytes())
@@ -152,17 +166,61 @@ def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) 
     return h.hexdigest()
 
 
-# ----------------------------------------------------------------------------- the command
-def choose(args) -> tuple[list[str], list[str]]:
-    """(scenes to render in teaching order, catalogue names not written yet)."""
+class RenderFailed(Exception):
+    """Some scenes failed to render (the others were kept): {label: the error in one line}."""
+
+    def __init__(self, failures: dict[str, str], done: int, total: int, kept_in: Path):
+        self.failures, self.done, self.total, self.kept_in = failures, done, total, kept_in
+        super().__init__(f"{len(failures)} of {total} scenes failed: {', '.join(failures)}")
+
+
+class Interrupted(Exception):
+    """Ctrl-C while scenes rendered: the finished ones are kept, and the next run resumes from them."""
+
+    def __init__(self, finished: list[str], total: int):
+        self.finished, self.total = finished, total
+        super().__init__(f"interrupted: {len(finished)} of {total} scenes finished and are kept")
+
+
+# ----------------------------------------------------------------------------- what comes back
+@dataclass(frozen=True)
+class Lecture:
+    """The files a lecture wrote (or kept, when nothing had changed)."""
+
+    video: Path  # lecture.mp4: the narration, the subtitles as a text track, one chapter per scene
+    chapters: Path  # lecture.chapters.txt
+    srt: Path
+    vtt: Path
+    deck: Path | None  # lecture.html or lecture.pptx, with --slides
+    scenes: Path  # each scene's own files, and the cache
+    duration: float | None = None  # seconds, when it was joined in this run
+    rendered: bool = True  # False: nothing had changed
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.video, self.chapters, self.srt, self.vtt] + ([self.deck] if self.deck else []) + [self.scenes]
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.paths)
+
+    def _repr_html_(self) -> str | None:
+        from reel.api import media_html
+
+        return media_html(self.video)
+
+
+# ----------------------------------------------------------------------------- the plan
+def choose(scenes: list[str] | str | None) -> tuple[list[str], list[str]]:
+    """(scenes to render in teaching order, catalogue names not written yet), from "a,b", a list or None (all)."""
     from scenes import TEACHING_ORDER, available
 
     have = available()
-    if args.scenes:
-        wanted = [n.strip() for n in args.scenes.split(",") if n.strip()]
+    if scenes:
+        wanted = [n.strip() for n in scenes.split(",")] if isinstance(scenes, str) else [n.strip() for n in scenes]
+        wanted = [n for n in wanted if n]
         unknown = [n for n in wanted if n not in TEACHING_ORDER]
         if unknown or not wanted:
-            raise InputError(f"unknown scene {unknown[0] if unknown else args.scenes!r}; "
+            raise InputError(f"unknown scene {unknown[0] if unknown else scenes!r}; "
                              f"the scenes are: {', '.join(TEACHING_ORDER)}")
         order = [n for n in TEACHING_ORDER if n in wanted]
     else:
@@ -170,116 +228,156 @@ def choose(args) -> tuple[list[str], list[str]]:
     return [n for n in order if n in have], [n for n in order if n not in have]
 
 
-def run_lecture(args) -> int:
-    import render
-    from reel.narration import narrator_for
+@dataclass
+class Plan:
+    """One lecture's work: what to render (`jobs`), what is cached (`keys`), and how to finish it."""
+
+    out: Path
+    names: list[str]
+    classes: dict
+    titles: list[str]
+    settings: object
+    slides: str | None
+    first: object  # the first scene's first trace: the sentence and its translation
+    keys: dict[str, str]  # scene → render key, of the scenes already rendered
+    jobs: list[Job]
+
+    @property
+    def clips(self) -> Path:
+        return self.out / "scenes"
+
+
+def plan_lecture(sentence: str | None, out: Path, names: list[str], settings, *, target: str | None = None,
+                 slides: str | None = None, allow_unknown: bool = False, options: dict | None = None,
+                 label: str = "", log=print) -> Plan:
+    """Check the input, record the traces, and find which scenes must render (the others are cached).
+    Writes nothing but the (empty) output folders."""
+    from reel import clip
+    from reel.api import prepare
     from scenes import scene_class
     from scenes.kit.options import resolve_options
-    from scenes.kit.tools import require
 
-    start = time.perf_counter()
-    if args.scene or args.still is not None or args.beats or args.check:
-        raise InputError("--lecture renders every scene as a video: leave out --scene, --still, --beats and --check")
-    if args.format or args.transparent:
-        raise InputError("--lecture writes lecture.mp4 (and a deck with --slides): it takes no --format or --transparent")
-    if args.fps is not None and not 1 <= args.fps <= 120:
-        raise InputError("--fps must be between 1 and 120")
-    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    if jobs < 1:
-        raise InputError("--jobs must be at least 1")
-    names, missing = choose(args)
-    if not names:
-        raise InputError("none of the chosen scenes is written yet")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file, not a folder")
-    voice = args.voice or "flite"
-    require("latex", "dvisvgm", "ffmpeg", "ffprobe")
-    narrator_for(voice)  # the voice's program is there, before any work
-    if args.slides:
-        from reel.slides import check_ready
-
-        check_ready(args.slides)
-
+    traces, per_scene = prepare(names, sentence, target, allow_unknown, options or {}, log)
     classes = {n: scene_class(n) for n in names}
-    given = {name: getattr(args, name) for name in render.scene_options() if getattr(args, name, None) is not None}
-    needed = list(dict.fromkeys(m for cls in classes.values() for m in cls.needs))
-    traces = render.record_traces(needed, args.sentence, args.target, list(classes.values()), args.allow_unknown)
-    per_scene = {}
-    for name, cls in classes.items():  # options apply to the scenes that declare them; all checked first
-        per_scene[name] = {k: v for k, v in given.items() if any(o.name == k for o in cls.options)}
-        resolve_options(cls, per_scene[name], traces)
-    first = traces[needed[0]]
-    print(f"sentence: {first.sentence}", flush=True)
-    if missing:
-        print(f"not written yet, skipped: {', '.join(missing)}", flush=True)
-
-    settings = render.Settings(args.quality, args.fps, None, args.force, voice, args.captions == "on",
-                               progress=False, slides="parts" if args.slides else None)
     clips = out / "scenes"
     clips.mkdir(parents=True, exist_ok=True)
     if not os.access(clips, os.W_OK):
         raise InputError(f"cannot write to {out}")
-    render.clean_stale_work(clips)
-    render.clean_stale_work(out)
-
+    clip.clean_stale_work(clips)
+    clip.clean_stale_work(out)
     keys: dict[str, str] = {}
     # a scene rendered for a deck (its clip and its slides) serves a lecture without one as well
     usable = [settings] if settings.slides else [settings, dataclasses.replace(settings, slides="parts")]
     for name, cls in classes.items():  # what has not changed is not even handed to a worker
         for s in usable:
-            key = render.render_key(cls, {m: traces[m] for m in cls.needs},
-                                    resolve_options(cls, per_scene[name], traces), s)
-            if not settings.force and render.up_to_date(render.outputs(cls, clips, s),
-                                                         clips / f".{name}.render-key", key):
+            key = clip.render_key(cls, traces[name], resolve_options(cls, per_scene[name], traces[name]), s)
+            if not settings.force and clip.up_to_date(clip.outputs(cls, clips, s), clip.key_file(clips, name), key):
                 keys[name] = key
                 break
-    for i, name in enumerate(keys, 1):
-        print(f"[scene {i} of {len(names)}] {name} cached (nothing changed)", flush=True)
-    todo = [n for n in names if n not in keys]
-    rendered, failures = _render_all(todo, traces, per_scene, settings, clips, jobs, start, len(keys), len(names))
-    keys.update(rendered)
-    if failures:
-        for name, error in failures.items():
-            print(f"error: {name} failed: {error}", file=sys.stderr, flush=True)
-        done = len(names) - len(failures)
-        print(f"lecture not written: {len(failures)} of {len(names)} scenes failed; the {done} that rendered are "
-              f"kept in {clips} and the next run resumes from them", file=sys.stderr, flush=True)
-        return 1
+    jobs = [Job(f"{label}{n}", n, traces[n], per_scene[n], settings, str(clips)) for n in names if n not in keys]
+    first = traces[names[0]][classes[names[0]].needs[0]]
+    return Plan(out, names, classes, [title_of(classes[n]) for n in names], settings, slides, first, keys, jobs)
 
-    titles = [title_of(classes[n]) for n in names]
-    key = lecture_key([(n, keys[n]) for n in names], titles, settings)
+
+def finish_lecture(plan: Plan, log=print) -> Lecture:
+    """Join the rendered scenes into the lecture's files and its deck, unless they are current."""
+    out, names, titles, settings = plan.out, plan.names, plan.titles, plan.settings
+    start = time.perf_counter()
+    key = lecture_key([(n, plan.keys[n]) for n in names], titles, settings)
     # the video and the deck are made from the same scenes, each kept while its key holds
     parts = [(".lecture-key", OUTPUTS)]
-    if args.slides:
-        parts.append((f".lecture-{args.slides}-key", deck_outputs(args.slides)))
+    if plan.slides:
+        parts.append((f".lecture-{plan.slides}-key", deck_outputs(plan.slides)))
     stale = [(key_file, files) for key_file, files in parts
-             if args.force or not _current(out, key_file, files, key)]
+             if settings.force or not _current(out, key_file, files, key)]
+    deck = out / f"lecture.{plan.slides}" if plan.slides else None
+    made = Lecture(out / "lecture.mp4", out / "lecture.chapters.txt", out / "lecture.srt", out / "lecture.vtt", deck,
+                   plan.clips, rendered=bool(stale))
     if not stale:
         kept = [str(out / f) for _, files in parts for f in files if "." in f]
-        print(f"lecture: nothing changed; kept {', '.join(kept)} ({time.perf_counter() - start:.1f} s)")
-        return 0
+        log(f"lecture: nothing changed; kept {', '.join(kept)}")
+        return made
     wrote = []
+    duration = None
     for key_file, files in stale:
         (out / key_file).unlink(missing_ok=True)  # the old key first: a set half-made never looks finished
         if files == OUTPUTS:
-            summary = join(names, titles, clips, out, first.sentence, voice != "none")
+            summary = join(names, titles, plan.clips, out, plan.first.sentence, settings.voice != "none")
+            duration = summary["duration"]
             wrote.append(f"{out / 'lecture.mp4'} ({clock(summary['duration'])}, "
                          f"{_n(len(summary['chapters']), 'chapter')}, {summary['cues']} subtitles), "
                          f"lecture.chapters.txt, lecture.srt, lecture.vtt")
         else:
-            slides = make_lecture_deck(args.slides, names, titles, [classes[n].summary for n in names], clips, out,
-                                       first, settings)
-            wrote.append(f"{out / f'lecture.{args.slides}'} ({_n(slides, 'slide')})")
-        (out / key_file).write_text(key)
-    print(f"lecture: wrote {'; '.join(wrote)} in {time.perf_counter() - start:.1f} s", flush=True)
-    return 0
+            slides = make_lecture_deck(plan.slides, names, titles, [plan.classes[n].summary for n in names],
+                                       plan.clips, out, plan.first, settings)
+            wrote.append(f"{deck} ({_n(slides, 'slide')})")
+        _write_key(out / key_file, key)
+    log(f"lecture: wrote {'; '.join(wrote)} in {time.perf_counter() - start:.1f} s")
+    return dataclasses.replace(made, duration=duration)
+
+
+def _write_key(path: Path, key: str) -> None:
+    from model.files import atomic_write
+
+    with atomic_write(path, "w") as f:
+        f.write(key)
+
+
+# ----------------------------------------------------------------------------- the lecture
+def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes: list[str] | str | None = None,
+            target: str | None = None, quality: str = "high", fps: int | None = None, voice: str | None = None,
+            captions: bool = False, slides: str | None = None, jobs: int | None = None, force: bool = False,
+            allow_unknown: bool = False, executor: cf.Executor | None = None, log=print, **options) -> Lecture:
+    """Every scene (or `scenes`) in teaching order, narrated, joined into `out`/lecture.mp4 with chapters and
+    subtitles (and with `slides` "html" or "pptx", one deck). Scenes render in parallel, `jobs` at once
+    (default: the cores), or on `executor` (any `concurrent.futures.Executor`). Raises `InputError` for bad
+    input, `RenderFailed` when scenes failed (the others are kept), `Interrupted` on Ctrl-C."""
+    from reel import clip
+    from reel.api import _logger, _out_folder
+    from reel.narration import narrator_for
+    from scenes.kit.tools import require
+
+    log = _logger(log)
+    start = time.perf_counter()
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise InputError("--jobs must be at least 1")
+    names, missing = choose(scenes)
+    if not names:
+        raise InputError("none of the chosen scenes is written yet")
+    out = _out_folder(out)
+    voice = voice or "flite"
+    settings = clip.Settings(quality, fps, None, force, voice, captions, progress=False,
+                             slides="parts" if slides else None)
+    settings.check()
+    if slides not in (None, "html", "pptx"):
+        raise InputError(f"unknown kind of slides {slides!r}: html or pptx")
+    require("latex", "dvisvgm", "ffmpeg", "ffprobe")
+    narrator_for(voice)  # the voice's program is there, before any work
+    if slides:
+        from reel.slides import check_ready
+
+        check_ready(slides)
+    plan = plan_lecture(sentence, out, names, settings, target=target, slides=slides, allow_unknown=allow_unknown,
+                        options=options, log=log)
+    if missing:
+        log(f"not written yet, skipped: {', '.join(missing)}")
+    for i, name in enumerate(plan.keys, 1):
+        log(f"[scene {i} of {len(names)}] {name} cached (nothing changed)")
+    rendered, failures = run_jobs(plan.jobs, jobs, start, len(plan.keys), len(names), log, executor=executor)
+    plan.keys.update({job.scene: rendered[job.label] for job in plan.jobs if job.label in rendered})
+    if failures:
+        raise RenderFailed(failures, len(names) - len(failures), len(names), plan.clips)
+    return finish_lecture(plan, log)
 
 
 def _current(out: Path, key_file: str, files, key: str) -> bool:
     """These files are all there and were made from exactly these scenes."""
     path = out / key_file
-    return all((out / f).exists() for f in files) and path.exists() and path.read_text() == key
+    try:
+        return all((out / f).exists() for f in files) and path.read_text() == key
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries: list[str], clips: Path, out: Path,
@@ -288,15 +386,15 @@ def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries:
     work folder and renamed into place (the folder before the page that points into it). Returns its slide count."""
     import shutil
 
-    import render
+    from reel.clip import WORK_PREFIX, manim_settings
     from reel.slides import lecture_deck
 
     heading = [f"\u201c{trace.sentence}\u201d" + (f" \u2192 {trace.output}" if getattr(trace, "output", None) else "")]
     scenes = [{"title": t, "summary": s, "slides": clips / f"{n}.slides"} for n, t, s in zip(names, titles, summaries)]
-    work = out / f".lecture{render.WORK_PREFIX}{os.getpid()}-deck"
+    work = out / f".lecture{WORK_PREFIX}{os.getpid()}-deck"
     try:
         work.mkdir(exist_ok=True)
-        dest, count = lecture_deck(kind, scenes, heading, render.manim_settings(settings, work / "media", "lecture"), work)
+        dest, count = lecture_deck(kind, scenes, heading, manim_settings(settings, work / "media", "lecture"), work)
         for name in deck_outputs(kind):
             target = out / name
             if target.is_dir():
@@ -307,25 +405,28 @@ def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries:
     return count
 
 
-def _render_all(names, traces, per_scene, settings, clips: Path, jobs: int, start: float, finished: int, n: int):
-    """Render scenes as jobs of a process pool; returns ({name: render key}, {name: error})."""
+def run_jobs(jobs: list[Job], workers: int, start: float, finished: int, n: int, log=print,
+             executor: cf.Executor | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Render jobs in parallel: on `executor` if given, else a process pool of `workers`. Returns
+    ({label: render key}, {label: error}). Progress: each job as it ends, and a heartbeat while they run."""
     keys: dict[str, str] = {}
     failures: dict[str, str] = {}
-    if not names:
+    if not jobs:
         return keys, failures
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that has run PyTorch
-    workers = min(jobs, len(names))
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
-    futures: dict[cf.Future, str] = {}
-    queue = list(names)
+    own = executor is None
+    workers = min(workers, len(jobs))
+    if own:
+        ctx = multiprocessing.get_context("spawn")  # never fork a process that has run PyTorch
+        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    futures: dict[cf.Future, Job] = {}
+    queue = list(jobs)
+    order = {job.label: i for i, job in enumerate(jobs)}
 
     def submit() -> None:
         """Hand out jobs only as workers free up, so that what is pending is what is running."""
         while queue and sum(not f.done() for f in futures) < workers:
-            name = queue.pop(0)
-            needs = render_needs(name)
-            futures[pool.submit(render_job, name, {m: traces[m] for m in needs}, per_scene[name], settings,
-                                str(clips))] = name
+            job = queue.pop(0)
+            futures[executor.submit(render_job, job)] = job
 
     try:
         submit()
@@ -334,39 +435,35 @@ def _render_all(names, traces, per_scene, settings, clips: Path, jobs: int, star
             pending = {f for f in futures if not f.done()}
             done, pending = cf.wait(pending, timeout=5.0, return_when=cf.FIRST_COMPLETED)
             submit()
-            running = [futures[p] for p in futures if not p.done()]
-            for f in sorted(done, key=lambda f: names.index(futures[f])):
+            running = [futures[p].label for p in futures if not p.done()]
+            for f in sorted(done, key=lambda f: order[futures[f].label]):
                 finished += 1
-                name = futures[f]
+                job = futures[f]
                 try:
                     result = f.result()
                 except Exception as e:  # a scene that failed: the others go on
-                    failures[name] = _describe(e)
+                    failures[job.label] = _describe(e)
                     state = "FAILED"
                 else:
-                    keys[name] = result["key"]
+                    keys[job.label] = result["key"]
                     state = "cached" if result["skipped"] else f"rendered in {result['seconds']:.0f} s"
-                print(f"[scene {finished} of {n}] {name} {state}; elapsed {clock(time.perf_counter() - start)}"
-                      f"{'; running: ' + ', '.join(running) if running else ''}", flush=True)
+                log(f"[scene {finished} of {n}] {job.label} {state}; elapsed {clock(time.perf_counter() - start)}"
+                    f"{'; running: ' + ', '.join(running) if running else ''}")
             if not done and time.perf_counter() - last_beat >= HEARTBEAT:
                 last_beat = time.perf_counter()
-                print(f"[{finished} of {n} done] elapsed {clock(time.perf_counter() - start)}; "
-                      f"running: {', '.join(running) or '-'}", flush=True)
+                log(f"[{finished} of {n} done] elapsed {clock(time.perf_counter() - start)}; "
+                    f"running: {', '.join(running) or '-'}")
     except KeyboardInterrupt:
-        _interrupt(pool, futures)
-        finished_names = [futures[f] for f in futures if f.done() and not f.cancelled() and f.exception() is None]
-        print(f"interrupted: {len(finished_names)} of {n} scenes finished and are kept"
-              f"{' (' + ', '.join(finished_names) + ')' if finished_names else ''}; run the same command to resume",
-              file=sys.stderr, flush=True)
-        raise SystemExit(130)
-    pool.shutdown(wait=True)
+        if own:
+            _interrupt(executor, futures)
+        else:
+            for f in futures:
+                f.cancel()
+        raise Interrupted([futures[f].label for f in futures if f.done() and not f.cancelled()
+                           and f.exception() is None], n) from None
+    if own:
+        executor.shutdown(wait=True)
     return keys, failures
-
-
-def render_needs(name: str) -> tuple[str, ...]:
-    from scenes import scene_class
-
-    return scene_class(name).needs
 
 
 def _interrupt(pool: cf.ProcessPoolExecutor, futures: dict) -> None:

@@ -24,8 +24,9 @@ from scenes.kit.base import ReelScene
 from scenes.kit.choose import quote, sharpest_head
 from scenes.kit.components import AttentionGrid, label, plain_text, token, words_row
 from scenes.kit.encoding import entry
-from scenes.kit.families import FAMILY_MAP, FAMOUS, family_vocabulary, parameter_count, readable_count
+from scenes.kit.families import FAMILY_MAP, FAMOUS, parameter_count, readable_count
 from scenes.kit.vocab import ProbBars, top_k
+from scenes.kit.words import model_words, vocabulary
 
 TOP = 5  # the most probable words shown as bars
 MASK = "[MASK]"
@@ -58,9 +59,7 @@ class BertGpt(ReelScene):
             raise InputError(f"bert_gpt hides a word itself: give a plain sentence, without {MASK}")
         if model == "translator":
             return {"sentence": sentence, "target": target}
-        from model.families import load
-
-        vocab = load("bert")[1].stoi
+        vocab = set(model_words("bert"))
         i = middle_word(words, lambda w: w in vocab)
         if model == "bert":
             return {"sentence": " ".join(words[:i] + [MASK] + words[i + 1:])}
@@ -84,7 +83,7 @@ class BertGpt(ReelScene):
         self.src, self.tgt = tr.tokens("encoder"), tr.tokens("decoder")
         self.btok, self.gtok = bert.tokens("encoder"), gpt.tokens("decoder")
         self.slot = self.btok.index(MASK)
-        self.bwords, self.gwords = family_vocabulary(bert), family_vocabulary(gpt)
+        self.bwords, self.gwords = vocabulary(bert), vocabulary(gpt)
         n_prompt = len(gpt.tokens("decoder")) - len(gpt.output.split())
         self.prompt = n_prompt  # <bos> + the words read; the rest GPT wrote
         L = {m: self.traces[m].config["n_layers"] for m in self.needs}

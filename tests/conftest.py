@@ -52,22 +52,18 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess
 
 @pytest.fixture(scope="session")
 def traces_for():
-    """`traces_for(sentence, models, scene=None)` → {model: trace}, each recorded once per session.
+    """`traces_for(sentence, slots, scene=None)` → {slot: trace}, each recording made once per session.
 
-    With `scene` (a scene class), each model's input is derived from the sentence as that scene
-    declares (`model_input`, as render.py does); without, the sentence as given."""
-    from model.trace import record
+    With `scene` (a scene class), each slot is recorded as that scene declares (`recording`, as
+    `reel` does); without, each slot is a model reading the sentence as given."""
+    from reel.clip import record_slots
     from scenes.kit.base import ReelScene
 
-    done: dict = {}
+    made: dict = {}
 
-    def get(sentence, models, scene=None):
-        how = scene or ReelScene
-        for m in models:
-            kwargs = how.model_input(m, sentence, None)
-            key = (m, tuple(sorted(kwargs.items())))
-            if key not in done:
-                done[key] = record(m, **kwargs, warn=lambda _: None)
-        return {m: done[m, tuple(sorted(how.model_input(m, sentence, None).items()))] for m in models}
+    def get(sentence, slots, scene=None):
+        cls = scene or type("Plain", (ReelScene,), {"needs": tuple(slots)})
+        traces = record_slots(cls, sentence, None, made=made, warn=lambda _: None)
+        return {slot: traces[slot] for slot in slots}
 
     return get

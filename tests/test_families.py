@@ -153,3 +153,12 @@ def test_mask_word_masks_the_first_occurrence():
     assert t.tokens("encoder") == ["[CLS]", MASK, "cat", "sees", "the", "dog", "[SEP]"]
     assert t.sentence == "the cat sees the dog"
     assert t.output.split()[1:] == ["cat", "sees", "the", "dog"]
+
+
+@pytest.mark.parametrize("name", ["translator", "bert", "gpt"])
+def test_the_shipped_vocabulary_file_is_the_checkpoints_own(name):
+    """Scenes read a model's words from its JSON vocabulary (no PyTorch): it must be the checkpoint's."""
+    from model import vocabulary_path
+    from model.tokenizer import Tokenizer
+
+    assert Tokenizer.load(vocabulary_path(name)).itos == load(name)[1].itos

@@ -208,8 +208,8 @@ def test_a_lecture_without_slides_uses_the_scenes_rendered_for_the_deck(decks):
 def test_a_deck_that_fails_midway_leaves_the_old_one_whole(decks, monkeypatch, capsys):
     """The deck is made in a work folder and renamed into place: a failure while converting
     leaves the previous deck as it was and no work folder."""
-    from reel import lecture, slides
-    from render import Settings
+    from reel import lectures as lecture, slides
+    from reel.clip import Settings
     from model.trace import record
 
     r, _, out = decks

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reel import subtitles
-from reel.lecture import Chapter, chapters_for, chapters_txt, clock, ffmetadata
+from reel.lectures import Chapter, chapters_for, chapters_txt, clock, ffmetadata
 from reel.narration import GAP, TARGET_DBFS, Espeak, Flite, Narrator, engine, spoken
 from reel.subtitles import LINE, LINES, Cue, cue_texts, tidy, wrap
 

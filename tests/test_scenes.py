@@ -8,6 +8,10 @@ writing video (`check_scene`): the frame check reads the scene graph, not pixels
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import types
+
 import pytest
 
 from scenes import available, scene_class
@@ -20,19 +24,76 @@ from .conftest import SENTENCES
 SCENES = available()
 
 
+class _NoTorch(types.ModuleType):
+    """Stands in for torch while a scene runs: any use of it fails. Libraries that only ask whether an
+    array is a torch tensor (SciPy's array API helpers look up `torch.Tensor`) get a class nothing is."""
+
+    Tensor = type("Tensor", (), {})
+
+    def __getattr__(self, name: str):
+        raise AttributeError(f"torch.{name}: a scene never loads a model (it reads traces)")
+
+
+@contextlib.contextmanager
+def without_torch():
+    """While a scene runs, torch is unusable, and importing a module of ours that needs it fails (though this
+    process has them loaded): a scene reads traces and never loads a model, not even lazily."""
+    ours = {name: mod for name, mod in list(sys.modules.items())
+            if name.split(".")[0] in ("model", "scenes", "reel") and getattr(mod, "torch", None) is not None}
+    real = sys.modules.get("torch")
+    sys.modules.update(dict.fromkeys(ours))  # None: ImportError on import
+    sys.modules["torch"] = _NoTorch("torch")
+    try:
+        yield
+    finally:
+        sys.modules.update(ours)
+        if real is not None:
+            sys.modules["torch"] = real
+
+
 @pytest.fixture(scope="module")
 def checked(traces_for):
-    """(scene, problems) of one run of `name` on `sentence`, run once per module."""
+    """(scene, problems) of one run of `name` on `sentence`, run once per module, with torch unavailable."""
     done: dict = {}
 
     def get(name: str, sentence: str):
         if (name, sentence) not in done:
             cls = scene_class(name)
             traces = traces_for(sentence, cls.needs, cls)
-            done[name, sentence] = check_scene(cls, traces)
+            with without_torch():
+                done[name, sentence] = check_scene(cls, traces)
         return done[name, sentence]
 
     return get
+
+
+def test_without_torch_hides_it_and_every_module_that_needs_it():
+    import model.trace  # noqa: F401  (loaded, and it needs torch)
+
+    with without_torch():
+        import torch
+
+        with pytest.raises(AttributeError):
+            torch.load("assets/translator.pt")
+        with pytest.raises(ImportError):
+            from model.trace import record  # noqa: F401
+        with pytest.raises(ImportError):
+            from model.families import load  # noqa: F401
+        from model.tracefile import Trace  # noqa: F401  (NumPy only: still there)
+    import torch  # noqa: F811
+
+    assert torch.zeros(1).shape == (1,)
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_a_scene_declares_its_traces_without_torch(name):
+    """How a scene's traces are recorded is the scene's to say (`recording`), without loading a model."""
+    cls = scene_class(name)
+    with without_torch():
+        for sentence in SENTENCES.values():
+            for slot in cls.needs:
+                how = cls.recording(slot, sentence, None)
+                assert how["name"] in ("translator", "bert", "gpt"), how
 
 
 def test_the_catalogue_has_scenes_and_each_declares_itself():

@@ -96,7 +96,7 @@ def test_the_captions_name_the_real_top_guesses(run):
     scene, _ = run(SENTENCES["two_words"])
     bert, gpt = scene.traces["bert"], scene.traces["gpt"]
     slot = bert.tokens("encoder").index("[MASK]")
-    from scenes.kit.families import family_vocabulary
+    from scenes.kit.words import vocabulary as family_vocabulary
 
     assert quote(family_vocabulary(bert)[int(bert["mlm.hook_probs"][slot].argmax())]) in captions(scene, "bert fills in")
     n_read = len(gpt.tokens("decoder")) - len(gpt.output.split())

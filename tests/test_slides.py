@@ -234,7 +234,7 @@ def voiced(tmp_path_factory):
     from pydub.generators import Sine
 
     from reel.slides import deck_class, make_deck
-    from render import Settings, manim_settings
+    from reel.clip import Settings, manim_settings
     from scenes.kit.base import ReelScene
 
     work = tmp_path_factory.mktemp("voiced")

@@ -5,10 +5,11 @@ A scene declares what it is and what it needs, once, on its class:
     class CrossAttention(ReelScene):
         name = "cross_attention"
         summary = "queries from the decoder, keys and values from the encoder"
-        needs = ("translator",)                      # whose traces it reads
+        needs = ("translator",)                      # the traces it reads (slots, named after their model
+                                                     # unless `model_input` says otherwise)
         options = (Layer("decoder"), Head("decoder.blocks.{layer}.cross_attn"))
 
-and never runs a model: `render.py` records the traces and hands them in; run with
+and never runs a model: `reel` records the traces and hands them in; run with
 plain `manim`, a scene reads the default traces shipped in `assets/`.
 
 `construct()` reads as a storyboard: one method per beat, each opened with
@@ -92,7 +93,7 @@ class ReelScene(Scene):
 
         self.camera.background_color = palette.BACKGROUND
         if self.traces is None:
-            self.traces = default_traces(self.needs)
+            self.traces = default_traces(type(self))
         missing = [n for n in self.needs if n not in self.traces]
         if missing:
             raise ValueError(f"scene {self.name} needs traces of {', '.join(missing)}")
@@ -133,12 +134,20 @@ class ReelScene(Scene):
         return f"{cls.name}.trace.npz" if len(cls.needs) == 1 else f"{cls.name}.{model}.trace.npz"
 
     @classmethod
-    def model_input(cls, model: str, sentence: str | None, target: str | None) -> dict:
-        """How the trace of `model` is recorded from the user's sentence and target: the keyword
-        arguments of `model.trace.record`. By default every model reads the sentence as given and only
-        the translator takes the target; a scene whose models need more (bert a masked word) says so
-        here, and `render.py` and the tests record its traces through it."""
-        return {"sentence": sentence, "target": target if model == "translator" else None}
+    def model_input(cls, slot: str, sentence: str | None, target: str | None) -> dict:
+        """How the trace in `slot` (one of `needs`) is recorded from the user's sentence and target: the
+        keyword arguments of `model.trace.record`. By default a slot is named after its model, which reads
+        the sentence as given, and only the translator takes the target; a scene whose traces need more
+        (bert a masked word, a second sentence, a snapshot of training) says so here, with `"name"` for
+        the model where the slot is not named after it. `reel` and the tests record through `recording`."""
+        return {"sentence": sentence, "target": target if slot == "translator" else None}
+
+    @classmethod
+    def recording(cls, slot: str, sentence: str | None, target: str | None) -> dict:
+        """The keyword arguments of `model.trace.record` for `slot`, the model's name under "name"."""
+        how = dict(cls.model_input(slot, sentence, target))
+        how.setdefault("name", slot)
+        return how
 
     # --- the trace ------------------------------------------------------------
     def values(self, tensor: str, *prefix: int, model: str | None = None) -> Values:

@@ -26,10 +26,11 @@ from manim import (
 )
 
 from . import palette
-from .cache import shared_files
+from .cache import from_shared_files
 from .glyphs import baseline, glyph_string, plain_text, set_baseline, text_width
 from .layout import CAPTION, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, SMALL, TOKEN
 from .manifest import NEG_INF, Shown, format_value
+from .words import next_tokens
 
 NUMBER_SIZE = NUMBER
 LABEL_SIZE = LABEL
@@ -148,8 +149,6 @@ def stack_labels(trace, stack: str, size: float = TOKEN_SIZE) -> list[VGroup]:
     color = STACK_COLORS[stack]
     if stack == "decoder":
         if trace.model == "translator":
-            from .vocab import next_tokens  # (vocab builds on this module)
-
             after = next_tokens(trace)[-1]
         else:
             after = "?"  # GPT: what comes after the prompt is the scene's question
@@ -198,8 +197,7 @@ def formula(tex: str, size: float = FORMULA, color=palette.TEXT, **part_colors) 
     Every occurrence of a key of `part_colors` is coloured (``Q=palette.QUERY``). Only
     our own LaTeX goes here; a user's text goes through `tex_escape` first.
     """
-    with shared_files():
-        return MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors)
+    return from_shared_files(lambda: MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors))
 
 
 def shape_text(rows: int, cols: int) -> str:

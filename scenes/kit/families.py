@@ -1,35 +1,9 @@
-"""What the bert_gpt scene needs of the one-stack families (`model/families.py`): their vocabularies,
-their parameter counts, and the published sizes of the famous models they stand for."""
+"""What the bert_gpt scene needs of the one-stack families (`model/families.py`): their parameter
+counts, and the published sizes of the famous models they stand for. (Their vocabularies: `words.py`.)"""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
-
-
-@functools.lru_cache(maxsize=None)
-def _checkpoint_vocab(model: str) -> tuple[str, ...]:
-    import torch
-
-    from model import checkpoint_path
-
-    return tuple(torch.load(checkpoint_path(model), map_location="cpu", weights_only=True)["vocab"])
-
-
-def family_vocabulary(trace) -> list[str]:
-    """The word of every vocabulary id of a bert or gpt trace (its checkpoint's own vocabulary),
-    checked against the trace: the right size, and the trace's ids spell its tokens."""
-    if trace.model == "translator":
-        from .vocab import vocabulary
-
-        return vocabulary(trace)
-    words = _checkpoint_vocab(trace.model)
-    stack = "encoder" if trace.model == "bert" else "decoder"
-    ok = len(words) == trace.config["d_vocab"] and [words[int(i)] for i in trace[f"{stack}.hook_tokens"]] == trace.tokens(stack)
-    if not ok:
-        raise ValueError(f"assets/{trace.model}.pt's vocabulary is not the one this trace was recorded with")
-    return list(words)
 
 
 def parameter_count(trace) -> int:

@@ -7,9 +7,6 @@ each probability from the traced tensor it is given, never one it computed.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, VGroup
 
@@ -17,6 +14,7 @@ from . import palette
 from .components import MatrixView, Values, WeightBlock, cell_width, label, number, shape_text, token
 from .glyphs import set_baseline
 from .layout import LABEL, NUMBER, SMALL
+from .words import next_tokens, vocabulary  # the decoder scenes' words, re-exported
 
 
 def top_k(row: np.ndarray, k: int) -> list[int]:
@@ -128,42 +126,3 @@ def key_labels(trace, stack: str = "decoder", size: float = 20) -> list[VGroup]:
 
 __all__ = ["vocabulary", "next_tokens", "ProbBars", "top_k", "predicted_columns", "vocab_matrix", "vocab_weights",
            "key_labels"]
-
-
-def vocabulary(trace) -> list[str]:
-    """The word of every vocabulary id (the columns of W_U, logits and probabilities).
-
-    A trace names its tokens but not the whole vocabulary, so the words come from the vocabulary
-    shipped beside the checkpoint (`assets/vocab.json`, read without PyTorch); it is checked
-    against the trace: the right size, and the trace's own ids spell its own tokens.
-    """
-    from .defaults import ASSETS
-
-    words = _shipped_words(str(ASSETS / "vocab.json"))
-    ok = len(words) == trace.config["d_vocab"] and all(
-        [words[int(i)] for i in trace[f"{stack}.hook_tokens"]] == trace.tokens(stack) for stack in ("encoder", "decoder"))
-    if not ok:
-        raise ValueError("assets/vocab.json is not the vocabulary this trace was recorded with")
-    return list(words)
-
-
-@lru_cache(maxsize=4)
-def _shipped_words(path: str) -> tuple[str, ...]:
-    from model.tokenizer import Tokenizer
-
-    return tuple(Tokenizer.load(Path(path)).itos)
-
-
-def next_tokens(trace) -> list[str]:
-    """What each row of the translator's decoder helps predict: the token after it in what the decoder reads.
-
-    After the last comes <eos>: a finished translation, or a --target, ends there. One exception:
-    the model's own translation cut at the length limit (it never chose <eos>). Its last row then
-    predicts the word the translation would have gone on with — the row's most probable word, read
-    from the trace (for a finished translation that word is <eos>, which is why greedy decoding stopped).
-    """
-    tokens = trace.tokens("decoder")
-    last = "<eos>"
-    if trace.output.split() == tokens[1:] and "unembed.hook_probs" in trace:
-        last = vocabulary(trace)[int(np.argmax(trace["unembed.hook_probs"][-1]))]
-    return tokens[1:] + [last]
