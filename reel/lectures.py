@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -8,63 +8,15 @@ writing video (`check_scene`): the frame check reads the scene graph, not pixels
 
 from __future__ import annotations
 
-import contextlib
-import sys
-import types
-
 import pytest
 
 from scenes import available, scene_class
 from scenes.kit.beats import beats_dict
-from scenes.kit.framecheck import check_scene
 
 from .checks import check_beats, check_manifest
-from .conftest import SENTENCES
+from .conftest import SENTENCES, without_torch
 
 SCENES = available()
-
-
-class _NoTorch(types.ModuleType):
-    """Stands in for torch while a scene runs: any use of it fails. Libraries that only ask whether an
-    array is a torch tensor (SciPy's array API helpers look up `torch.Tensor`) get a class nothing is."""
-
-    Tensor = type("Tensor", (), {})
-
-    def __getattr__(self, name: str):
-        raise AttributeError(f"torch.{name}: a scene never loads a model (it reads traces)")
-
-
-@contextlib.contextmanager
-def without_torch():
-    """While a scene runs, torch is unusable, and importing a module of ours that needs it fails (though this
-    process has them loaded): a scene reads traces and never loads a model, not even lazily."""
-    ours = {name: mod for name, mod in list(sys.modules.items())
-            if name.split(".")[0] in ("model", "scenes", "reel") and getattr(mod, "torch", None) is not None}
-    real = sys.modules.get("torch")
-    sys.modules.update(dict.fromkeys(ours))  # None: ImportError on import
-    sys.modules["torch"] = _NoTorch("torch")
-    try:
-        yield
-    finally:
-        sys.modules.update(ours)
-        if real is not None:
-            sys.modules["torch"] = real
-
-
-@pytest.fixture(scope="module")
-def checked(traces_for):
-    """(scene, problems) of one run of `name` on `sentence`, run once per module, with torch unavailable."""
-    done: dict = {}
-
-    def get(name: str, sentence: str):
-        if (name, sentence) not in done:
-            cls = scene_class(name)
-            traces = traces_for(sentence, cls.needs, cls)
-            with without_torch():
-                done[name, sentence] = check_scene(cls, traces)
-        return done[name, sentence]
-
-    return get
 
 
 def test_without_torch_hides_it_and_every_module_that_needs_it():

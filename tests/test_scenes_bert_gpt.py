@@ -14,7 +14,6 @@ from model.errors import InputError
 from model.tokenizer import normalize
 from scenes import scene_class
 from scenes.kit.choose import quote
-from scenes.kit.framecheck import check_scene
 from scenes.kit.vocab import top_k
 
 from .checks import check_manifest
@@ -24,13 +23,9 @@ BertGpt = scene_class("bert_gpt")
 
 
 @pytest.fixture(scope="module")
-def run(traces_for):
-    done: dict = {}
-
+def run(checked):
     def get(sentence: str | None = None):
-        if sentence not in done:
-            done[sentence] = check_scene(BertGpt, traces_for(sentence, BertGpt.needs, BertGpt))
-        return done[sentence]
+        return checked("bert_gpt", sentence)
 
     return get
 

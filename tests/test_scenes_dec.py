@@ -17,14 +17,9 @@ from .conftest import SENTENCES
 
 
 @pytest.fixture(scope="module")
-def run(traces_for):
-    done: dict = {}
-
+def run(checked):
     def get(name: str, sentence: str | None = None):
-        if (name, sentence) not in done:
-            cls = scene_class(name)
-            done[name, sentence] = check_scene(cls, traces_for(sentence, cls.needs))
-        return done[name, sentence]
+        return checked(name, sentence)
 
     return get
 

@@ -14,27 +14,20 @@ import numpy as np
 import pytest
 
 from model.errors import InputError
-from scenes import TEACHING_ORDER, scene_class
+from scenes import TEACHING_ORDER
 from scenes.kit.architecture import PARTS, SCENE_PARTS, ArchitectureMap, part_for
 from scenes.kit.encoding import vocabulary_rows
-from scenes.kit.framecheck import check_scene
 
 from .conftest import SENTENCES
 
 
 @pytest.fixture(scope="module")
-def run(traces_for):
-    """(scene, problems, traces) of one frame-checked run, once per module."""
-    done: dict = {}
+def run(checked):
+    """(scene, problems, trace) of one frame-checked run (shared with the other scene tests: conftest.checked)."""
 
     def get(name: str, sentence=None, **options):
-        key = (name, sentence, tuple(sorted(options.items())))
-        if key not in done:
-            cls = scene_class(name)
-            traces = traces_for(sentence, cls.needs)
-            scene, problems = check_scene(cls, traces, options=options)
-            done[key] = scene, problems, traces["translator"]
-        return done[key]
+        scene, problems = checked(name, sentence, **options)
+        return scene, problems, scene.traces["translator"]
 
     return get
 

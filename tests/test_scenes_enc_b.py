@@ -10,29 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenes import exists, scene_class
+from scenes import exists
 from scenes.kit.components import Values
 from scenes.kit.derived import exp_of, row_sums
-from scenes.kit.framecheck import check_scene
 from scenes.kit.manifest import ValuesManifest
 
 from .checks import check_manifest
 
 
 @pytest.fixture(scope="module")
-def run(traces_for):
-    """scene name → (scene, records of its manifest), run once on the default sentence."""
-    done: dict = {}
+def run(checked):
+    """scene name → (scene, records of its manifest), run on the default sentence (conftest.checked)."""
 
     def get(name: str):
         if not exists(name):
             pytest.skip(f"scenes/{name}.py is not written yet")
-        if name not in done:
-            cls = scene_class(name)
-            scene, problems = check_scene(cls, traces_for(None, cls.needs))
-            assert not problems, problems[:5]
-            done[name] = scene, scene.manifest.to_dict()["values"]
-        return done[name]
+        scene, problems = checked(name)
+        assert not problems, problems[:5]
+        return scene, scene.manifest.to_dict()["values"]
 
     return get
 

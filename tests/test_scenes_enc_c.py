@@ -11,24 +11,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenes import scene_class
 from scenes.kit.framecheck import check_scene
 
 from .conftest import SENTENCES
 
 
 @pytest.fixture(scope="module")
-def run(traces_for):
-    done: dict = {}
+def run(checked):
+    """The scene, frame-checked on the default sentence with these options (conftest.checked)."""
 
     def get(name: str, options: dict | None = None):
-        key = (name, tuple(sorted((options or {}).items())))
-        if key not in done:
-            cls = scene_class(name)
-            scene, problems = check_scene(cls, traces_for(None, cls.needs), options=options)
-            assert not problems, "\n".join(map(str, problems[:10]))
-            done[key] = scene
-        return done[key]
+        scene, problems = checked(name, None, **(options or {}))
+        assert not problems, "\n".join(map(str, problems[:10]))
+        return scene
 
     return get
 

@@ -34,7 +34,6 @@ from . import layout, palette
 from .animations import Appear, Vanish
 from .beats import Beat, Caption
 from .components import (
-    MatrixView,
     Values,
     WeightBlock,
     caption,
