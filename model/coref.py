@@ -34,6 +34,7 @@ TWINS |= {b: a for a, b in TWINS.items()}
 KIND = {a: kind for kind, adjectives in COREFERENCE_ADJECTIVES.items() for a in adjectives}
 
 _ANIMALS = {n.en for n in ANIMATE}
+_FRENCH_PRONOUNS = {p: gender for (gender, _), p in PRONOUNS["fr"].items()}  # il → m, elles → f
 _VERB_WORDS = {form.split()[0] for v in VERBS for form in v.en} | {n.split()[0] for n in NEGATION}
 
 
@@ -116,12 +117,34 @@ def _noun(words: tuple[str, ...], i: int) -> Noun:
     return Noun(i, words[i], noun.gender, plural, noun.en in _ANIMALS)
 
 
+def pronoun_gender(pronoun: str | None) -> str | None:
+    """"m" for il/ils, "f" for elle/elles, None for anything else."""
+    return _FRENCH_PRONOUNS.get(pronoun)
+
+
 def french_adjective(c: Coreference) -> str:
     """The adjective as French writes it after "trop", agreeing with the referent ("lourde", "fatigués")."""
     r = c.referent
     if r is None:
         raise InputError(f"'{' '.join(c.words)}': the rule cannot tell which noun '{c.words[c.pronoun]}' means")
     return ADJECTIVE_FORMS[c.words[c.adjective]].fr[2 * r.plural + (r.gender == "f")]
+
+
+def french_pronoun(french: str) -> str | None:
+    """The pronoun after "parce qu'" in a French sentence (il, elle, ils, elles), or None where there is none."""
+    words = normalize(french)
+    for i in range(len(words) - 2):
+        if words[i : i + 2] == list(BECAUSE[1]) and words[i + 2] in _FRENCH_PRONOUNS:
+            return words[i + 2]
+    return None
+
+
+def chosen_noun(c: Coreference, french: str) -> Noun | None:
+    """The candidate a translation's pronoun points to, by its gender and number (the one it fits alone);
+    None where the translation has no pronoun there or it fits both candidates or neither."""
+    p = french_pronoun(french)
+    fits = [n for n in (c.subject, c.object) if n.pronoun == p]
+    return fits[0] if len(fits) == 1 else None
 
 
 def twin(sentence: str) -> str:
@@ -200,3 +223,7 @@ def choose_head_in_traces(trace, twin_trace, stack: str = "encoder") -> tuple[in
     shift = offset(trace.tokens(stack))
     return choose_head(pronoun_rows(trace_patterns(trace, stack), c, shift),
                        pronoun_rows(trace_patterns(twin_trace, stack), c, shift), c, shift)
+
+
+# The default pair the coreference scene shows: the sentence, and its twin whose "it" is the other noun.
+COREFERENCE_PAIR = (COREFERENCE_SENTENCE, twin(COREFERENCE_SENTENCE))

@@ -244,8 +244,9 @@ def evaluate(name: str, out=sys.stdout) -> dict:
 
     cases = [c for en in english(generate().heldout) if (c := find(en)) is not None and c.referent is not None]
     if name == "gpt":
-        print("(gpt reads left to right: its row of 'it' has not read the adjective yet, so it is the same in a "
-              "sentence and its twin, and the rule falls back on layer 0 head 0)", file=out)
+        print("(gpt reads left to right: its row of 'it' has not read the adjective yet; it differs between a sentence "
+              "and its twin only where the twin says 'they' for 'it' or back, and elsewhere the rule falls back on "
+              "layer 0 head 0)", file=out)
     f["it_finds_its_noun"] = coreference_attention(patterns, cases, shift=1, stack=stack, out=out)
     return f
 

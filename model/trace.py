@@ -105,8 +105,8 @@ def record(
 
 def make_trace(name: str, model: HookedModel, cache: dict[str, torch.Tensor], tokens: dict[str, list[str]],
                sentence: str, output: str) -> Trace:
-    """`meta["step"]`: how many training updates the weights had (`model.step`, set when loaded)."""
-    """The Trace of one recorded forward pass (batch of one): meta, every parameter, every hook."""
+    """The Trace of one recorded forward pass (batch of one): meta, every parameter, every hook.
+    `meta["step"]`: how many training updates the weights had (`model.step`, set when loaded)."""
     cfg = model.cfg
     meta = {
         "model": name,

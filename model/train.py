@@ -21,12 +21,13 @@ import torch
 import torch.nn.functional as F
 
 from . import MODELS, SNAPSHOTS, TRAINING, VOCAB, checkpoint_path
-from .coref import Coreference, choose_head, find, finds_its_noun, noun_weights, pronoun_rows, twin
-from .corpus import BECAUSE, CONSTRUCTIONS, LENGTH_BUCKETS, PRONOUNS, constructions, generate, length_bucket
+from .coref import (Coreference, choose_head, find, finds_its_noun, french_pronoun, noun_weights, pronoun_gender,
+                    pronoun_rows, twin)
+from .corpus import CONSTRUCTIONS, LENGTH_BUCKETS, PRONOUNS, constructions, generate, length_bucket
 from .errors import InputError
 from .files import atomic_write
 from .history import LOSS_DIGITS
-from .tokenizer import Tokenizer, normalize
+from .tokenizer import Tokenizer
 from .transformer import Config, Translator
 
 
@@ -123,7 +124,7 @@ def optimise(model: torch.nn.Module, tc: TrainConfig, loss_at: Callable[[int], t
     progress = Progress()
     start = time.perf_counter()
     model.train()
-    for step in range(min(tc.steps, tc.steps if until is None else until)):
+    for step in range(tc.steps if until is None else min(until, tc.steps)):
         if step in snapshots:
             progress.snapshots[step] = copy.deepcopy(model.state_dict())
         loss = loss_at(step)
@@ -310,7 +311,7 @@ def _evaluate(name: str, out, batch: int, heldout: list[tuple[str, str]]) -> flo
     coref = [(k, c) for k, (en, _) in enumerate(heldout) if (c := find(en)) is not None and c.referent is not None]
     print(f"coreference ('… because it is too ADJ'): {len(coref)} held-out sentences", file=out)
     print(f"coreference_exact_match={_share([hits[k] for k, _ in coref])}", file=out)
-    gender = [french_pronoun_gender(guesses[k]) == c.referent.gender for k, c in coref]
+    gender = [pronoun_gender(french_pronoun(guesses[k])) == c.referent.gender for k, c in coref]
     differ = [g for g, (_, c) in zip(gender, coref) if c.subject.gender != c.object.gender]
     print(f"pronoun_gender={_share(gender)}  (where the two nouns differ in gender, so that only the referent's "
           f"fits: {_share(differ)} of {len(differ)})", file=out)
@@ -327,15 +328,6 @@ def _evaluate(name: str, out, batch: int, heldout: list[tuple[str, str]]) -> flo
 
 def _share(rows: list[bool]) -> str:
     return f"{sum(rows) / len(rows):.3f}" if rows else "–"
-
-
-def french_pronoun_gender(french: str) -> str | None:
-    """The gender of the pronoun after "parce qu'" in a French sentence ("m" for il/ils, "f" for elle/elles), or None."""
-    words = normalize(french)
-    for i in range(len(words) - 2):
-        if words[i : i + 2] == list(BECAUSE[1]):
-            return {p: g for (g, _), p in PRONOUNS["fr"].items()}.get(words[i + 2])
-    return None
 
 
 def coreference_attention(patterns: Callable[[list[str]], list[np.ndarray]], cases: list[Coreference], shift: int,

@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from model.coref import (COREFERENCE_SENTENCE, KIND, TWINS, choose_head, find, finds_its_noun, french_adjective,
-                         noun_weights, offset, pronoun_rows, strongest_noun, twin)
+from model.coref import (COREFERENCE_PAIR, COREFERENCE_SENTENCE, KIND, TWINS, choose_head, chosen_noun, find,
+                         finds_its_noun, french_adjective, french_pronoun, noun_weights, offset, pronoun_gender,
+                         pronoun_rows, strongest_noun, twin)
 from model.corpus import (ADJECTIVE_FORMS, ANIMATE, BECAUSE, COREFERENCE_ADJECTIVES, HUMANS, NOUN_FORMS, PRONOUNS, THINGS,
                           VERB_FORMS, constructions, coreference, generate)
 from model.errors import InputError
@@ -116,6 +117,19 @@ def test_find_reads_the_construction():
     # outside the grammar: two animals, both fit "tired", and the pronoun's number decides
     assert find("the ducks do not follow the cat because it is too tired").referent.word == "cat"
     assert find("the duck does not follow the cat because it is too tired").referent is None
+
+
+def test_reading_the_translations_pronoun():
+    c = find(COREFERENCE_SENTENCE)
+    assert french_pronoun("le canard ne pousse pas la table parce qu'elle est trop lourde") == "elle"
+    assert chosen_noun(c, "le canard ne pousse pas la table parce qu'elle est trop lourde") == c.object
+    assert chosen_noun(c, "le canard ne pousse pas la table parce qu’il est trop lourd") == c.subject  # either apostrophe
+    assert chosen_noun(c, "le canard ne pousse pas la table") is None and french_pronoun("il est") is None
+    same = find("the duck does not push the bag because it is too heavy")  # canard, sac: both masculine
+    assert chosen_noun(same, "le canard ne pousse pas le sac parce qu'il est trop lourd") is None
+    assert [pronoun_gender(p) for p in ("il", "ils", "elle", "elles", "le")] == ["m", "m", "f", "f", None]
+    assert COREFERENCE_PAIR == (COREFERENCE_SENTENCE, twin(COREFERENCE_SENTENCE))
+    assert {find(s).role for s in COREFERENCE_PAIR} == {"subject", "object"}
 
 
 def test_twin_swaps_the_adjective_and_moves_the_referent():
