@@ -55,5 +55,8 @@ def test_the_shipped_default_traces_are_the_checkpoints_own(translator):
         assert shipped.meta == fresh.meta
         assert shipped.arrays.keys() == fresh.arrays.keys()
         for k in fresh.arrays:
-            np.testing.assert_allclose(shipped[k], fresh[k], rtol=0, atol=1e-6, err_msg=k)
+            # float32 as another CPU computes it (other vector widths sum in another order): a few units in the
+            # last place of the tensor's largest values, so the tolerance is relative to the tensor's scale
+            scale = float(np.abs(fresh[k]).max()) if fresh[k].size and fresh[k].dtype.kind == "f" else 0.0
+            np.testing.assert_allclose(shipped[k], fresh[k], rtol=1e-5, atol=1e-5 * scale, err_msg=k)
     assert Trace.load(default_trace_path("translator")).sentence == DEFAULT_SENTENCE
