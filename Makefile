@@ -43,6 +43,8 @@ test: setup
 bench: setup
 	$(PY) bench/render_speed.py
 
+# Writes assets/translator.pt, vocab.json, translator.snapshots.pt and translator.training.json (its loss curve),
+# bert.pt, gpt.pt and the default traces: seeded and deterministic, so a second run on the same machine writes the same weights.
 train: setup
 	$(PY) -m model train --model translator
 	$(PY) -m model evaluate --model translator

@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 VOCAB = ASSETS / "vocab.json"
+SNAPSHOTS = ASSETS / "translator.snapshots.pt"  # the translator's weights at a few steps of its training
+TRAINING = ASSETS / "translator.training.json"  # its loss at every step, and which steps the snapshots are (model/history.py)
 
 MODELS = ("translator", "bert", "gpt")  # bert and gpt: model/families.py
 

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "for bert, with one word written as [MASK])")
     p.add_argument("--target", default=None, help="translator only: French the decoder reads (default: the model's own translation)")
     p.add_argument("--mask-word", default=None, metavar="W", help="bert only: mask the first W of the sentence")
+    p.add_argument("--snapshot", type=int, default=None, metavar="STEP",
+                   help="translator only: the weights as they were at this step of training (one of the shipped snapshots)")
     p.add_argument("--out", required=True, help="output file, ending in .trace.npz")
     _allow_unknown_arg(p)
 
@@ -68,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
             if args.steps < 1:
                 raise InputError("--steps must be at least 1")
             tc.steps = args.steps
-        model, tok, secs = training.train(args.model, tc)
-        training.save(model, tok, args.model)
-        print(f"trained {args.model} in {secs:.0f} s; wrote assets/{args.model}.pt")
+        model, tok, progress = training.train(args.model, tc)
+        training.save(model, tok, args.model, progress, tc)
+        extra = "; its snapshots and loss curve beside it" if args.model == "translator" else ""
+        print(f"trained {args.model} in {progress.seconds:.0f} s; wrote assets/{args.model}.pt{extra}")
     elif args.command == "evaluate":
         _training_module(args.model).evaluate(args.model)
     elif args.command == "translate":
@@ -86,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--target is the translator's French; {args.model} reads only --sentence")
         if args.mask_word is not None and args.model != "bert":
             raise InputError(f"--mask-word is for --model bert; {args.model} masks no words")
-        trace = record(args.model, args.sentence, args.target, mask_word=args.mask_word,
+        if args.snapshot is not None and args.model != "translator":
+            raise InputError(f"--snapshot is for the translator; {args.model} ships its final weights only")
+        trace = record(args.model, args.sentence, args.target, mask_word=args.mask_word, snapshot=args.snapshot,
                        allow_unknown=args.allow_unknown)
         trace.save(args.out)
         print(f"{trace.sentence} → {trace.output}")

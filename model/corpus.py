@@ -22,10 +22,19 @@ English in the ways that make attention worth watching:
 * where English has no determiner, French has one: "cats sleep" → "les chats dorment",
   "the dog eats apples" → "le chien mange des pommes";
 * a few English phrases are one French word ("looks at" → "regarde", "in front of" →
-  "devant"), so the two sentences often differ in length.
+  "devant"), so the two sentences often differ in length;
+* a pronoun must find its noun ("coreference", a sentence of its own):
+  SUBJECT does not VERB OBJECT because it is too ADJ, where the adjective decides whom "it"
+  means: one that fits only animals (COREFERENCE_ADJECTIVES["animal"]: tired, lazy, young) the
+  subject, an animal; one about size or weight (["thing"]: heavy, big, small) the object, a
+  thing.  French says which one it chose, since the two nouns mostly differ in gender: "the
+  duck does not push the table because it is too heavy" → "le canard ne pousse pas la table
+  parce qu'elle est trop lourde", "… too tired" → "… parce qu'il est trop fatigué".  The
+  pronoun, the verb and the adjective agree with the referent ("they are too tired" → "ils
+  sont trop fatigués"); "parce que" is elided to "parce qu'" before the pronoun.
 
 No noun or preceding adjective starts with a vowel in French and prepositions never
-contract with the determiner (no "du", "au"), so "n'" is the only elision.  Sentences
+contract with the determiner (no "du", "au"), so "n'" and "qu'" are the only elisions.  Sentences
 run from 2 to MAX_WORDS words, a third of them in each of LENGTH_BUCKETS.  The corpus is
 a pure function of its seed; a held-out split is never used in training.
 """
@@ -115,6 +124,7 @@ THINGS = [
     _noun("shirt", "chemise", "f"),
 ]
 NOUNS = ANIMATE + THINGS
+NOUN_FORMS = {form: (n, form != n.en) for n in NOUNS for form in (n.en, n.en_pl)}  # English form → (noun, is plural)
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,7 @@ ADJECTIVES = [
     _adj("old", "vieux", "vieille", "vieux", "vieilles", before=True),
     _adj("new", "nouveau", "nouvelle", "nouveaux", "nouvelles", before=True),
 ]
+ADJECTIVE_FORMS = {a.en: a for a in ADJECTIVES}
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,7 @@ VERBS = [
     _verb("jumps", "saute", "sautent", transitive=False),
     _verb("swims", "nage", "nagent", transitive=False),
 ]
+VERB_FORMS = {v.en[0]: v for v in VERBS}  # by the third person singular
 
 # English determiner → French (masculine, feminine, plural); None where there is no plural.
 DETERMINERS = {
@@ -230,7 +242,20 @@ VOWELS = "aeiouéèêàâîôû"  # French elides "ne" to "n'" before these: "n'
 
 MAX_WORDS = 20  # the longest sentence the model accepts (transformer.Config.max_words), on either side
 LENGTH_BUCKETS = {"≤ 8": (1, 8), "9–14": (9, 14), "15–20": (15, MAX_WORDS)}
-CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases")  # the last: two or three
+CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases", "coreference")  # the third: two or three
+
+# Coreference: "SUBJECT does not VERB OBJECT because it is too ADJ". Subjects are animals (English says
+# "it" of an animal, not of a girl), objects are things, and the adjective's kind picks the referent.
+HUMANS = ("girl", "boy", "woman", "king", "queen")
+COREFERENCE_ADJECTIVES = {"animal": ("tired", "lazy", "young"), "thing": ("heavy", "big", "small")}
+COREFERENCE_VERBS = ("carries", "pushes", "takes", "holds", "catches", "buys", "wants", "eats")
+BECAUSE = ("because", ("parce", "qu'"))  # "parce que", elided before il, elle, ils, elles: all begin with a vowel
+PRONOUNS = {"en": ("it", "they"), "fr": {("m", False): "il", ("f", False): "elle", ("m", True): "ils", ("f", True): "elles"}}
+BE = {"en": ("is", "are"), "fr": ("est", "sont")}
+TOO = ("too", "trop")
+COREFERENCE_SHARE = 0.2  # of the sentences drawn; they are 10 to 16 words long, so none is in the shortest bucket
+SAME_NUMBER = 0.8  # subject and object mostly share their number, so that "it"/"they" alone rarely tells which
+OTHER_GENDER = 0.75  # and mostly differ in gender, so that the French pronoun tells which one the model chose
 
 
 # ---------------------------------------------------------------------------
@@ -241,15 +266,17 @@ CONSTRUCTIONS = ("negation", "coordination", "two prepositional phrases")  # the
 BARE_PLURAL = 0.2  # the share of plural noun phrases English says without a determiner: "cats sleep"
 
 
-def noun_phrase(rng: random.Random, nouns: list[Noun], role: str = "object", negated: bool = False) -> tuple[list[str], list[str], bool]:
+def noun_phrase(rng: random.Random, nouns: list[Noun], role: str = "object", negated: bool = False,
+                plural: bool | None = None) -> tuple[list[str], list[str], bool]:
     """A random noun phrase: (English words, French words, is plural).
 
     `role` is "subject", "object", or the French preposition before the phrase; `negated`: the
     phrase is the object of a negated verb, where French turns the indefinite article into "de"
-    ("the cat does not eat an apple" → "… ne mange pas de pomme").
+    ("the cat does not eat an apple" → "… ne mange pas de pomme"); `plural`: the number, if it
+    is not drawn (the nouns must then have that number).
     """
     noun = rng.choice(nouns)
-    plural = noun.plural and rng.random() < 0.35
+    plural = noun.plural and rng.random() < 0.35 if plural is None else plural
     n_adj = rng.choices([0, 1, 2], weights=[4, 4, 2])[0]
     pre: list[Adjective] = []
     post: list[Adjective] = []
@@ -294,7 +321,11 @@ def noun_phrases(rng: random.Random, nouns: list[Noun], role: str, coordinate: b
 
 def sentence(rng: random.Random) -> tuple[str, str]:
     """One random sentence pair, of any length the grammar makes (possibly over MAX_WORDS):
-    a clause, or now and then two clauses joined by "and" → "et"."""
+    a clause, or now and then two clauses joined by "and" → "et"; or, a COREFERENCE_SHARE of
+    the time, a coreference sentence."""
+    if rng.random() < COREFERENCE_SHARE:
+        en, fr = coreference_clause(rng)
+        return " ".join(en), join_words(fr)
     en, fr = clause(rng)
     if rng.random() < 0.3:
         en2, fr2 = clause(rng)
@@ -329,6 +360,39 @@ def clause(rng: random.Random) -> tuple[list[str], list[str]]:
     return en, fr
 
 
+def coreference_clause(rng: random.Random) -> tuple[list[str], list[str]]:
+    """SUBJECT does not VERB OBJECT because it is too ADJ, one noun phrase on each side, drawn at random."""
+    plural = rng.random() < 0.35
+    animals = [n for n in ANIMATE if n.en not in HUMANS and (n.plural or not plural)]
+    en, fr, _ = noun_phrase(rng, animals, "subject", plural=plural)
+    subject = NOUN_FORMS[en[-1]][0]  # a noun phrase ends in its noun
+    verb = VERB_FORMS[rng.choice(COREFERENCE_VERBS)]
+    obj_plural = plural if rng.random() < SAME_NUMBER else not plural
+    genders = {subject.gender} ^ {"m", "f"} if rng.random() < OTHER_GENDER else {subject.gender}
+    things = [n for n in THINGS if n.gender in genders]
+    oen, ofr, _ = noun_phrase(rng, things, "object", negated=True, plural=obj_plural)
+    kind = rng.choice(list(COREFERENCE_ADJECTIVES))
+    adjective = ADJECTIVE_FORMS[rng.choice(COREFERENCE_ADJECTIVES[kind])]
+    return coreference((en, fr, plural), verb, (oen, ofr, obj_plural), adjective)
+
+
+def coreference(subject: tuple[list[str], list[str], bool], verb: Verb, obj: tuple[list[str], list[str], bool],
+                adjective: Adjective) -> tuple[list[str], list[str]]:
+    """The coreference clause of two noun phrases (English words, French words, is plural; the object's
+    French as after a negation), a verb and one of COREFERENCE_ADJECTIVES, in both languages: the French
+    pronoun, verb and adjective agree with the referent the adjective's kind picks."""
+    (en, fr, plural), (oen, ofr, obj_plural) = subject, obj
+    kind = next(k for k, adjectives in COREFERENCE_ADJECTIVES.items() if adjective.en in adjectives)
+    referent, ref_plural = (NOUN_FORMS[en[-1]][0], plural) if kind == "animal" else (NOUN_FORMS[oen[-1]][0], obj_plural)
+    fr_verb = verb.fr[plural]
+    en = en + NEGATION[plural].split() + verb.en[1].split() + oen
+    fr = fr + ["n'" if fr_verb[0] in VOWELS else "ne", fr_verb, "pas"] + ofr
+    en += [BECAUSE[0], PRONOUNS["en"][ref_plural], BE["en"][ref_plural], TOO[0], adjective.en]
+    fr += list(BECAUSE[1]) + [PRONOUNS["fr"][referent.gender, ref_plural], BE["fr"][ref_plural], TOO[1],
+                              adjective.fr[2 * ref_plural + (referent.gender == "f")]]
+    return en, fr
+
+
 def n_words(text: str) -> int:
     """How many words the tokenizer reads in a sentence of the grammar ("n'aime" is two)."""
     return len(text.split()) + text.count("'")
@@ -358,6 +422,8 @@ def constructions(en: str) -> set[str]:
         i += 1
     if n_pp >= 2:
         found.add("two prepositional phrases")
+    if BECAUSE[0] in words:
+        found.add("coreference")
     return found
 
 
@@ -409,6 +475,8 @@ def lexicon_words() -> tuple[set[str], set[str]]:
     en |= {w for n in NEGATION for w in n.split()} | {AND[0]}
     fr: set[str] = {f for forms in DETERMINERS.values() for f in forms if f} | set(PREPOSITIONS.values())
     fr |= {"ne", "n'", "pas", "de", "des", AND[1]}
+    en |= {BECAUSE[0], *PRONOUNS["en"], *BE["en"], TOO[0]}
+    fr |= {*BECAUSE[1], *PRONOUNS["fr"].values(), *BE["fr"], TOO[1]}
     for n in NOUNS:
         en |= {n.en, n.en_pl} if n.plural else {n.en}
         fr |= {n.fr, n.fr_pl} if n.plural else {n.fr}

@@ -34,7 +34,8 @@ from .files import atomic_write
 from .tokenizer import CLS, MASK, SEP, SPECIALS, UNK, Encoded, Tokenizer, normalize
 from .tracefile import Trace
 from .train import TrainConfig as _TranslatorTrainConfig
-from .train import deterministic, optimise
+from .coref import find
+from .train import Progress, coreference_attention, deterministic, optimise
 from .transformer import GPT, Bert, Config
 
 FAMILIES = ("bert", "gpt")
@@ -47,6 +48,8 @@ class TrainConfig(_TranslatorTrainConfig):
     steps: int | None = None  # None: the model's tuned number, TUNED below
     batch_size: int | None = None  # likewise
     mask_rate: float = 0.15  # bert: the share of words chosen for prediction
+    label_smoothing: float = 0.0  # bert and gpt keep their plain cross-entropy (their figures are likelihoods)
+    snapshots: tuple[int, ...] = ()  # only the translator's training is kept step by step
     threads: int = 1  # the model is tiny: a second thread gains little and loses much on a busy machine
 
 
@@ -116,8 +119,8 @@ def gpt_batch(tok: Tokenizer, sentences: list[str]) -> tuple[torch.Tensor, torch
 # ---------------------------------------------------------------------------
 
 
-def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | GPT, Tokenizer, float]:
-    """Train from scratch on the English side of the corpus; returns the model, its tokenizer and the seconds."""
+def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | GPT, Tokenizer, Progress]:
+    """Train from scratch on the English side of the corpus; returns the model, its tokenizer and the run's Progress."""
     _check_name(name)
     tc = tc or TrainConfig()
     steps, batch_size = TUNED[name]
@@ -136,16 +139,20 @@ def train(name: str, tc: TrainConfig | None = None, log=print) -> tuple[Bert | G
             inputs, labels = mask_words(tok, bert_ids(tok, batch), tc.mask_rate, gen)
         else:
             inputs, labels = gpt_batch(tok, batch)
-        return F.cross_entropy(model(inputs).flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+        return F.cross_entropy(model(inputs).flatten(0, 1), labels.flatten(), ignore_index=IGNORE,
+                               label_smoothing=tc.label_smoothing)
 
     return model, tok, optimise(model, tc, loss_at, log)
 
 
-def save(model: Bert | GPT, tok: Tokenizer, name: str) -> None:
-    """assets/<name>.pt, with its vocabulary inside, and the vocabulary alone as JSON (for readers without PyTorch)."""
+def save(model: Bert | GPT, tok: Tokenizer, name: str, progress: Progress | None = None, tc: TrainConfig | None = None) -> None:
+    """assets/<name>.pt, with its vocabulary inside (and the number of steps it trained, from `progress`), and
+    the vocabulary alone as JSON, for readers without PyTorch (the scenes)."""
+    step = progress.step if progress else None
     tok.save(vocabulary_path(name))
     with atomic_write(checkpoint_path(name)) as f:
-        torch.save({"model": name, "config": model.cfg.to_dict(), "vocab": tok.itos, "state_dict": model.state_dict()}, f)
+        torch.save({"model": name, "config": model.cfg.to_dict(), "vocab": tok.itos, "step": step,
+                    "state_dict": model.state_dict()}, f)
 
 
 @functools.lru_cache(maxsize=None)
@@ -160,6 +167,7 @@ def load(name: str) -> tuple[Bert | GPT, Tokenizer]:
     model = (Bert if name == "bert" else GPT)(Config(**ckpt["config"]), pad_id=tok.pad_id)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
+    model.step = ckpt.get("step")
     return model, tok
 
 
@@ -215,7 +223,10 @@ def heldout_figures(name: str) -> dict:
     return figures(model, tok, english(corpus.heldout), english(corpus.train))
 
 
+@torch.no_grad()
 def evaluate(name: str, out=sys.stdout) -> dict:
+    """The held-out figures; then whether the self-attention row of "it" finds its noun in the coreference
+    sentences, as for the translator's encoder (gpt's row of "it" cannot: the adjective comes after it)."""
     f = heldout_figures(name)
     if name == "bert":
         print(f"held-out words, each masked alone: {f['words']}", file=out)
@@ -225,6 +236,20 @@ def evaluate(name: str, out=sys.stdout) -> dict:
         print(f"held-out tokens predicted (words and <eos>): {f['tokens']}", file=out)
         print(f"perplexity={f['perplexity']:.2f}", file=out)
         print(f"unigram_perplexity={f['unigram_perplexity']:.2f}", file=out)
+    model, tok = load(name)
+    stack = "encoder" if name == "bert" else "decoder"
+
+    def patterns(sentences: list[str]) -> list:
+        ids = bert_ids(tok, sentences) if name == "bert" else gpt_batch(tok, sentences)[0]
+        _, cache = model.run_with_cache(ids)
+        return [cache[f"{stack}.blocks.{i}.self_attn.hook_pattern"].numpy() for i in range(model.cfg.n_layers[stack])]
+
+    cases = [c for en in english(generate().heldout) if (c := find(en)) is not None and c.referent is not None]
+    if name == "gpt":
+        print("(gpt reads left to right: its row of 'it' has not read the adjective yet; it differs between a sentence "
+              "and its twin only where the twin says 'they' for 'it' or back, and elsewhere the rule falls back on "
+              "layer 0 head 0)", file=out)
+    f["it_finds_its_noun"] = coreference_attention(patterns, cases, shift=1, stack=stack, out=out)
     return f
 
 

@@ -10,7 +10,7 @@ import torch
 from .errors import InputError
 from .tokenizer import MASK, Tokenizer
 from .tracefile import PARAM, Trace
-from .train import load
+from .train import load, load_snapshot
 from .transformer import HookedModel, Translator
 
 # Shows negation, one English word read by two French words around the verb ("not" → "ne … pas"),
@@ -32,12 +32,18 @@ def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callab
     return enc.ids + [tok.eos_id]
 
 
-def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> str:
-    """The model's own translation of `src`, with a warning if it never ended."""
+def greedy_ids(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> list[int]:
+    """The ids of the model's own translation of `src`, up to (not with) <eos>; a warning if it never ended."""
     out_ids = model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0]
     if tok.eos_id not in out_ids:
         warn(f"warning: the translation reached the limit of {len(out_ids)} words without ending; it is cut there")
-    return tok.decode(out_ids)
+        return out_ids
+    return out_ids[: out_ids.index(tok.eos_id)]
+
+
+def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> str:
+    """The model's own translation of `src`, with a warning if it never ended."""
+    return tok.decode(greedy_ids(tok, model, src, warn))
 
 
 def translate(sentence: str, name: str = "translator", warn: Callable[[str], None] = _warn,
@@ -55,6 +61,7 @@ def record(
     warn: Callable[[str], None] = _warn,
     *,
     mask_word: str | None = None,
+    snapshot: int | None = None,
     allow_unknown: bool = False,
 ) -> Trace:
     """Run the model `name` on `sentence` (default: DEFAULT_SENTENCE) and record everything.
@@ -65,20 +72,30 @@ def record(
     `mask_word` is for `bert`. A word the model does not know stops with an InputError naming it,
     unless `allow_unknown`: then it is read as <unk> (what a model does with a word it never saw is
     a lesson too), with a warning.
+
+    `snapshot`: a step of the translator's training (model.train.snapshot_steps()) whose weights
+    to use instead of the final ones; `meta["step"]` says which step the weights are from, and
+    `meta["output"]` is always that model's own greedy answer, whatever `target` the decoder reads
+    (an early snapshot's may be gibberish that never ends: it is cut, with a warning).
     """
     if name in ("bert", "gpt"):
+        if snapshot is not None:
+            raise InputError(f"snapshots are the translator's; {name} ships its final weights only")
         from .families import record as record_family
 
         return record_family(name, sentence, mask_word=mask_word, warn=warn, allow_unknown=allow_unknown)
-    model, tok = load(name)
+    model, tok = load(name) if snapshot is None else load_snapshot(snapshot)
     sentence = DEFAULT_SENTENCE if sentence is None else sentence
     src = encode_source(tok, model, sentence, warn, allow_unknown)
     src_t = torch.tensor([src])
-    output = greedy_output(tok, model, src, warn)
+    own = greedy_ids(tok, model, src, warn)
+    output = tok.decode(own)
     if target is None:
-        if not output:
-            raise InputError("the model produced an empty translation; give one with --target")
-        tgt_ids = tok.encode(output).ids
+        if not own:
+            if snapshot is None:
+                raise InputError("the model produced an empty translation; give one with --target")
+            warn(f"warning: the snapshot at step {snapshot} writes nothing for this sentence; its decoder reads <bos> alone")
+        tgt_ids = own  # its own words, as ids: an early snapshot may write specials that text would lose
     else:
         enc = tok.encode(target, what="target", max_words=model.cfg.max_words, language="fr")
         tok.check_known(enc, "target", "fr", allow_unknown, warn)
@@ -91,7 +108,8 @@ def record(
 
 def make_trace(name: str, model: HookedModel, cache: dict[str, torch.Tensor], tokens: dict[str, list[str]],
                sentence: str, output: str) -> Trace:
-    """The Trace of one recorded forward pass (batch of one): meta, every parameter, every hook."""
+    """The Trace of one recorded forward pass (batch of one): meta, every parameter, every hook.
+    `meta["step"]`: how many training updates the weights had (`model.step`, set when loaded)."""
     cfg = model.cfg
     meta = {
         "model": name,
@@ -107,6 +125,7 @@ def make_trace(name: str, model: HookedModel, cache: dict[str, torch.Tensor], to
         "tokens": tokens,
         "sentence": sentence,
         "output": output,
+        "step": getattr(model, "step", None),
     }
     arrays = {PARAM + k: v.detach().numpy().astype("float32") for k, v in model.state_dict().items()}
     for k, v in cache.items():

@@ -5,9 +5,10 @@ import re
 import pytest
 
 from model import VOCAB
-from model.corpus import (ADJECTIVES, CONSTRUCTIONS, DETERMINERS, LENGTH_BUCKETS, VERBS, MAX_WORDS, VOWELS, constructions, examples, generate,
-                          length_bucket, lexicon_words, n_words)
+from model.corpus import (ADJECTIVES, CONSTRUCTIONS, DETERMINERS, LENGTH_BUCKETS, NOUN_FORMS, VERBS, MAX_WORDS, VOWELS, constructions,
+                          examples, generate, length_bucket, lexicon_words, n_words)
 from model.errors import InputError
+from model.words import word_class
 from model.tokenizer import SPECIALS, UNK, Tokenizer, join_words, normalize
 from model.transformer import Config
 
@@ -79,7 +80,8 @@ def test_coordination_of_subjects_and_objects():
     assert _seen(pairs, "cat and the dog", "chat et le chien")
     # two singular subjects: a plural verb ("le chat et le chien mangent")
     singular, plural = {v.fr[0] for v in VERBS}, {v.fr[1] for v in VERBS}
-    verbs = [m[1] for _, f in pairs if (m := re.match(r"l[ea] [^\W\d]+ et l[ea] [^\W\d]+ (?:ne |n')?([^\W\d]+)", f))]
+    det = "(?:le|la|un|une|mon|ma|ce|cette)"  # singular noun phrases of two words: "le chat", "une vache"
+    verbs = [m[1] for _, f in pairs if (m := re.match(rf"{det} [^\W\d]+ et {det} [^\W\d]+ (?:ne |n')?([^\W\d]+)", f))]
     assert len(verbs) > 100 and all(v in plural for v in verbs if v in singular | plural)
     assert _seen(pairs, "and the dog do not", "et le chien ne")
     assert any(e.split().count("and") == 2 for e, _ in pairs)  # subjects and objects at once
@@ -94,7 +96,14 @@ def test_bare_plurals_take_a_french_article():
     assert all(f.split()[0] == "les" for _, f in bare_subject)  # "cats sleep" → "les chats dorment"
     assert _seen(pairs, "with apples", "avec des pommes")
     assert _seen(pairs, "not eat apples", "pas de pommes")  # "de" after a negation
-    assert _seen(pairs, "small apples", "de petites pommes")  # and before an adjective
+    # and before an adjective: "plays in fat cars" → "joue dans de grosses voitures"
+    before = {a.en: a for a in ADJECTIVES if a.before}
+    bare = [(a, n) for e, _ in pairs for d, a, n in zip(e.split(), e.split()[1:], e.split()[2:])
+            if a in before and n in NOUN_FORMS and NOUN_FORMS[n][1] and word_class(d) in ("verb", "preposition") and d != "without"]
+    assert len(bare) > 100
+    for a, n in bare[:50]:
+        noun, form = NOUN_FORMS[n][0], 2 + (NOUN_FORMS[n][0].gender == "f")
+        assert _seen(pairs, f"{a} {n}", f"de {before[a].fr[form]} {noun.fr_pl}"), (a, n)
     assert _seen(pairs, "without apples", "sans pommes") and not any(" sans des " in f for _, f in pairs)
 
 
@@ -110,7 +119,8 @@ def test_lengths_and_constructions_are_served():
         assert sum(length_bucket(e) == bucket for e, _ in c.heldout) >= 500, bucket
     for construction in CONSTRUCTIONS:
         assert sum(construction in constructions(e) for e, _ in c.heldout) >= 500, construction
-    assert constructions("the cat does not sleep on the bed in front of a house") == set(CONSTRUCTIONS) - {"coordination"}
+    assert constructions("the cat does not sleep on the bed in front of a house") == {"negation", "two prepositional phrases"}
+    assert constructions("the cat does not take the box because it is too big") == {"negation", "coreference"}
     assert constructions("the cat and the dog sleep in the house") == {"coordination"}
     assert [length_bucket(s) for s in ("the cat sleeps", " ".join(["cat"] * 9), " ".join(["cat"] * 20))] == list(LENGTH_BUCKETS)
 

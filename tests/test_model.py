@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from model.corpus import generate
 from model.trace import record
-from model.train import translate_batch
+from model.train import load, translate_batch
 from model.transformer import Config, MultiHeadedAttention, positional_encoding
 
 
@@ -128,6 +128,28 @@ def test_evaluate_reports_by_length_and_construction(translator):
     assert sum(counts[b][0] for b in LENGTH_BUCKETS) == counts["all"][0]
     for c in CONSTRUCTIONS:
         assert counts[c][1] == sum(c in constructions(e) for e, _ in pairs) > 0
+    figures = dict(re.findall(r"^(\w+)=(\S+)", text, re.M))
+    assert list(figures)[-1] == "exact_match"
+    assert {"mean_top_probability", "coreference_exact_match", "pronoun_gender", "it_finds_its_noun"} < set(figures)
+    hit, n = counts["coreference"]
+    assert figures["coreference_exact_match"] == f"{hit / n:.3f}"
+    assert 0 < float(figures["mean_top_probability"]) < 1 and 0 <= float(figures["it_finds_its_noun"]) <= 1
+    # per layer and head, so that what attention does is visible whichever head the rule picks
+    cfg = load("translator")[0].cfg
+    heads = re.findall(r"^  layer (\d+) head (\d+): finds its noun ([\d.]+).*chosen for (\d+) of (\d+)$", text, re.M)
+    assert len(heads) == cfg.n_layers["encoder"] * cfg.n_heads
+    assert sum(int(chosen) for *_, chosen, _ in heads) == n == int(heads[0][-1])
+
+
+def test_label_smoothing_leaves_room_below_one(trace):
+    """Trained with label smoothing ε (the paper's 0.1), the model gives the word it chooses about 1 − ε, never
+    the 1.00 an unsmoothed model shows on every row; and it still chooses right."""
+    from model.history import read_history
+
+    eps = read_history().label_smoothing
+    chosen = trace["unembed.hook_probs"].max(-1)
+    assert eps > 0 and chosen.max() < 1 - eps / 2, chosen
+    assert chosen.min() > 0.5, chosen
 
 
 def test_cross_attention_of_last_layer_is_sharp(translator):

@@ -35,6 +35,21 @@ def test_translate_negation_and_coordination():
         assert r.stdout.strip() == fr, en
 
 
+def test_translate_coreference():
+    """The issue's acceptance sentences: the adjective decides which noun "it" is, and French says which."""
+    from model.coref import COREFERENCE_SENTENCE, twin
+
+    cases = {
+        COREFERENCE_SENTENCE: "le canard ne pousse pas la table parce qu'elle est trop lourde",
+        twin(COREFERENCE_SENTENCE): "le canard ne pousse pas la table parce qu'il est trop fatigué",
+        "the rabbit does not take the bottle because it is too big": "le lapin ne prend pas la bouteille parce qu'elle est trop grande",
+    }
+    for en, fr in cases.items():
+        r = run_cli("-m", "model", "translate", en)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        assert r.stdout.strip() == fr, en
+
+
 def test_vocab_lists_words():
     r = run_cli("-m", "model", "vocab")
     words = r.stdout.split()

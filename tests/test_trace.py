@@ -118,9 +118,10 @@ def test_meta(any_trace):
     from model.train import load
 
     trace = any_trace
-    _, tok = load(trace.model)
+    model, tok = load(trace.model)
     meta = trace.meta
-    assert set(meta) == {"model", "config", "tokens", "sentence", "output"}
+    assert set(meta) == {"model", "config", "tokens", "sentence", "output", "step"}
+    assert meta["step"] == model.step > 0  # the final weights: how many updates they had
     assert set(meta["config"]) == {"d_model", "n_heads", "d_head", "d_ff", "n_layers", "d_vocab", "eps"}
     assert meta["config"]["d_model"] <= 16 and meta["config"]["n_heads"] == 2
     assert list(meta["tokens"]) == list(meta["config"]["n_layers"]) == STACKS[trace.model]
