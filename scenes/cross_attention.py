@@ -84,14 +84,16 @@ class CrossAttention(ReelScene):
             enc = stack_row("encoder reads", [token(w, palette.ENCODER, 30) for w in self.src], palette.ENCODER)
             dec = stack_row("decoder reads", [token(w, palette.DECODER, 30) for w in self.tgt], palette.DECODER)
             rows = VGroup(enc, dec).arrange(DOWN, buff=0.6, aligned_edge=LEFT)
-            self.fit(rows, ORIGIN + 0.3 * UP)
             attention = formula(
                 r"\mathrm{softmax}\big(Q\,{K}^\top / \sqrt{d_k}\big)\,V",
                 size=44,
                 Q=palette.QUERY,
                 K=palette.KEY,
                 V=palette.VALUE,
-            ).next_to(rows, DOWN, buff=0.6)
+            )
+            # the words and the formula under them share the stage: long sentences wrap onto more lines
+            top, bottom = head.get_bottom()[1] - 0.3, layout.STAGE_BOTTOM
+            self.fit(VGroup(rows, attention).arrange(DOWN, buff=0.6), (top + bottom) / 2 * UP, max_height=top - bottom)
             self.play(Appear(head), run_time=self.timing.build)
             self.play(Appear(enc), run_time=self.timing.fast)
             self.play(Appear(dec), run_time=self.timing.fast)
@@ -206,7 +208,10 @@ class CrossAttention(ReelScene):
                                  max_cols=fold["cols"], col_width=width, title_side=DOWN).align_grid(scores)
             self.play(Vanish(heading), run_time=self.timing.fast)
             soft = formula(r"A = \mathrm{softmax}\big(Q\,{K}^\top / \sqrt{d_k}\big)", 34,
-                           Q=palette.QUERY, K=palette.KEY).move_to(heading)
+                           Q=palette.QUERY, K=palette.KEY)
+            if soft.width > room:  # the same empty corner as the heading's, however wide the product grew
+                soft.scale(room / soft.width)
+            soft.to_corner(UL, buff=0.4)
             row_box = scaled.row_box(0)
             self.play(Appear(soft), Create(row_box), run_time=self.timing.fast)
             self.play(CrossFade(scaled.row_cells(0), pattern.row_cells(0)), run_time=self.timing.build)

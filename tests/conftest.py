@@ -8,11 +8,27 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The three sentences every scene is checked on: the default, the shortest, and one at the word limit.
+
+
+def _longest_in_corpus() -> str:
+    """The corpus's longest sentence with negation, coordination and two or three prepositional phrases:
+    the most French words, then the most English ones (20 and 20 for today's corpus)."""
+    from model.corpus import generate, constructions, n_words
+
+    corpus = generate()
+    needed = {"negation", "coordination", "two prepositional phrases"}
+    pairs = [p for p in corpus.train + corpus.heldout if needed <= constructions(p[0])]
+    return max(pairs, key=lambda p: (n_words(p[1]), n_words(p[0]), p))[0]
+
+
+# The sentences every scene is checked on: the default, the shortest, the corpus's longest input and output,
+# and one whose translation runs to the limit and is cut there (bare plurals add a French article each:
+# the model writes 21 words, the most a decoder can show; `test_sentences_cover_the_limits` checks it).
 SENTENCES = {
     "default": None,
     "two_words": "cats sleep",
-    "limit": "the small black dog looks at the old red apple on the big table behind the house with the cat",
+    "limit": _longest_in_corpus(),
+    "cut": "cats and dogs do not eat apples and carrots with pens in boxes on tables under beds behind walls",
 }
 
 

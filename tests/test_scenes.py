@@ -1,4 +1,4 @@
-"""Every registered scene, for three sentences: the frame check passes, every number shown is the
+"""Every registered scene, for four sentences (conftest.SENTENCES): the frame check passes, every number shown is the
 traced one, and the beat records are whole.
 
 A scene is covered by being registered (a module in scenes/ named in the catalogue): the
@@ -56,12 +56,17 @@ def test_the_catalogue_has_scenes_and_each_declares_itself():
         assert len({o.name for o in cls.options}) == len(cls.options)
 
 
-def test_sentences_cover_the_limits(translator):
+def test_sentences_cover_the_limits(translator, traces_for):
     from model.tokenizer import normalize
 
     model, _ = translator
+    limit = model.cfg.max_words
     assert len(normalize(SENTENCES["two_words"])) == 2
-    assert len(normalize(SENTENCES["limit"])) == model.cfg.max_words
+    assert len(normalize(SENTENCES["limit"])) == limit
+    longest = traces_for(SENTENCES["limit"], ("translator",))["translator"]
+    assert len(longest.tokens("decoder")) == 1 + limit  # <bos> and 20 French words
+    cut = traces_for(SENTENCES["cut"], ("translator",))["translator"]
+    assert len(cut.tokens("decoder")) == 1 + limit + 1  # the model never chose <eos>: 21 words, then cut
 
 
 @pytest.mark.parametrize("sentence", list(SENTENCES))
