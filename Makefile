@@ -37,8 +37,10 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(PY) render.py --scene cross_attention --quality medium --out media
 
+# Every test, on every core (tests that share a rendered fixture run in one process: tests/conftest.py);
+# the ten slowest are printed, so the next person sees where the time goes.
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadgroup --durations=10
 
 bench: setup
 	$(PY) bench/render_speed.py

@@ -112,6 +112,8 @@ def without_torch():
         sys.modules.update(ours)
         if real is not None:
             sys.modules["torch"] = real
+        else:  # not loaded before: a later import loads the real one
+            del sys.modules["torch"]
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +136,34 @@ def checked(traces_for):
         return done[key]
 
     return get
+
+
+# ----------------------------------------------------------------------------- running in parallel
+# `make test` runs the suite on every core (pytest-xdist, `--dist loadgroup`). A test that shares an expensive
+# fixture must run in the process that made it: the frame-checked scenes (`checked`) are shared by scene, so
+# every test of one scene — its frame checks and manifests in tests/test_scenes.py and the scene's own tests
+# elsewhere, found by the scene's name in the test's name or module — goes to one process; a test that uses a
+# module-scoped fixture of its module (a render shared by the module's tests) goes with its module.
+def _scene_of(item) -> str | None:
+    from scenes import TEACHING_ORDER
+
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("name") in TEACHING_ORDER:
+        return params["name"]
+    text = f"{item.module.__name__} {getattr(item, 'originalname', item.name)}"
+    found = [name for name in TEACHING_ORDER if name in text]
+    return max(found, key=len) if found else None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        defs = fixtures.name2fixturedefs if fixtures is not None else {}
+        if "checked" in item.fixturenames:
+            group = f"scene:{_scene_of(item) or item.module.__name__}"
+        elif any(d[-1].scope == "module" and d[-1].baseid and item.nodeid.startswith(d[-1].baseid)
+                 for name, d in defs.items() if d):
+            group = f"module:{item.module.__name__}"
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
