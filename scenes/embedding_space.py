@@ -1,0 +1,474 @@
+"""The embedding space: words as arrows, what lies near what, and how the encoder's context moves them.
+
+Every English word of the vocabulary is a dot: its row of the embedding matrix (times √d_model, as the
+encoder reads it) seen along the two principal axes of all the English rows, fitted on W_E itself, with
+the share of variance they keep on screen. Nearness is measured in all d_model dimensions (cosine), and
+the captions count what gathers (word classes, French genders) from those numbers. Then the sentence's
+arrows glide to where positions and the encoder's blocks leave them, projected on the same axes.
+Coordinates, cosines, distances and shares are derived values (scenes/kit/derived.py) naming their source.
+
+    python render.py --scene embedding_space --sentence "…"
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Circle, GrowArrow, Transform, VGroup
+
+from scenes.kit import layout, palette
+from scenes.kit.animations import Appear, Vanish
+from scenes.kit.base import ReelScene
+from scenes.kit.choose import named, quote, sharpest_head
+from scenes.kit.components import MatrixView, formula, label, number, token, wrapped_words
+from scenes.kit.derived import cosine, cosine_value, distance, fit_basis, kept_share, projection
+from scenes.kit.encoding import entry
+from scenes.kit.reveal import Reveal, hide
+from scenes.kit.space import (
+    CLASSES,
+    PLURAL_CLASS,
+    WordPlane,
+    box_of,
+    class_legend,
+    french_noun,
+    halo,
+    nearest,
+    place_labels,
+    placed_group,
+    table,
+    word_class,
+)
+from scenes.kit.words import language_ids, vocabulary
+
+K = 5  # neighbours listed
+BASIS = "pca-en"
+EMBED, INPUT, OUT = "encoder.hook_embed_scaled", "encoder.hook_input", "encoder.hook_out"
+W_E = "param.encoder.W_E"
+
+# where things go: the plane on the left, a panel of words and numbers on the right
+PLANE_BOX = (-layout.FRAME_WIDTH / 2 + 0.3, -2.62, -0.75, 3.12)  # left, bottom, right, top
+PANEL_LEFT = -0.35
+PANEL_TOP = 3.1
+PANEL_WIDTH = layout.FRAME_WIDTH / 2 - layout.MARGIN - 0.15 - PANEL_LEFT
+LABEL_BOUNDS = (-layout.FRAME_WIDTH / 2 + layout.MARGIN + 0.05, PLANE_BOX[1], PANEL_LEFT - 0.25, PLANE_BOX[3])
+DIM = 0.3  # the opacity of what is not being talked about
+
+
+class EmbeddingSpace(ReelScene):
+    name = "embedding_space"
+    summary = "words as arrows in the embedding space: near words, and how the encoder's context moves them"
+
+    # ------------------------------------------------------------------ storyboard
+    def construct(self):
+        self.choose()
+        self.one_vector()
+        self.the_space()
+        self.neighbours()
+        self.context()
+
+    # ------------------------------------------------------------------ set-up
+    def choose(self) -> None:
+        t = self.trace
+        self.words = t.tokens("encoder")
+        self.d = t.config["d_model"]
+        self.scale = float(np.sqrt(self.d))
+        self.vocab = vocabulary(t)
+        self.en_ids = language_ids(t, "en")
+        english = {self.vocab[i] for i in self.en_ids}
+        # the sentence's English words (not <eos>, not <unk>): each gets an arrow
+        self.positions = [p for p, w in enumerate(self.words) if w in english]
+        self.basis = fit_basis(BASIS, self.needs[0], t, W_E, self.en_ids, scale=self.scale)
+        self.dot_xy = self.basis.project(self.scale * t[W_E][self.en_ids].astype(np.float64))
+        self.xy = {name: self.basis.project(t[name][self.positions].astype(np.float64)) for name in (EMBED, INPUT, OUT)}
+        self.studies = self.choose_studies()
+        self.focus = self.choose_focus()
+        self.last = t.config["n_layers"]["encoder"] - 1
+        self.attn = f"encoder.blocks.{self.last}.self_attn"
+        self.attn_head = sharpest_head(t, self.attn)
+
+    def choose_studies(self) -> list[tuple[int, list[int]]]:
+        """The words whose neighbours the scene lists: (position, candidate rows). A noun of the sentence
+        among the nouns (the one whose neighbours agree most on French gender), and a word of another
+        class among all words (the one whose neighbours share its class most)."""
+        nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
+        studies = []
+        sentence_nouns = [p for p in self.positions if french_noun(self.words[p])]
+        if sentence_nouns and len(nouns) > K:
+            studies.append((max(sentence_nouns, key=lambda p: (self.gender_agreement(self.row(p), nouns), -p)), nouns))
+        others = [p for p in self.positions if word_class(self.words[p]) not in ("noun", "other")]
+        if others or not studies:
+            pool = others or self.positions[:1]
+            best = max(pool, key=lambda p: (self.class_agreement(self.row(p)), -p))
+            studies.append((best, self.en_ids))
+        return studies
+
+    def choose_focus(self) -> list[int]:
+        """The positions whose journey the context beat follows: the first two of the sentence's most repeated
+        word (one embedding, two places), or else the word the encoder moved furthest (in all dimensions)."""
+        counts = Counter(self.words[p] for p in self.positions)
+        word, n = max(counts.items(), key=lambda wc: (wc[1], -self.words.index(wc[0])), default=("", 0))
+        if n >= 2:
+            return [p for p in self.positions if self.words[p] == word][:2]
+        t = self.trace
+        moved = np.linalg.norm(t[OUT][self.positions].astype(np.float64) - t[EMBED][self.positions], axis=1)
+        return [self.positions[int(np.argmax(moved))]]
+
+    def row(self, p: int) -> int:
+        """The vocabulary id of the word at position p: its row of W_E."""
+        return int(self.trace["encoder.hook_tokens"][p])
+
+    def neighbours_of(self, i: int, candidates: list[int]) -> list[tuple[int, float]]:
+        return nearest(self.trace[W_E], i, candidates, K)
+
+    def gender_agreement(self, i: int, nouns: list[int]) -> int:
+        gender = french_noun(self.vocab[i])[1]
+        return sum(french_noun(self.vocab[j])[1] == gender for j, _ in self.neighbours_of(i, nouns))
+
+    def class_agreement(self, i: int) -> int:
+        kind = word_class(self.vocab[i])
+        return sum(word_class(self.vocab[j]) == kind for j, _ in self.neighbours_of(i, self.en_ids))
+
+    def index_of(self, p: int) -> int:
+        return self.positions.index(p)
+
+    # ------------------------------------------------------------------ beats
+    def one_vector(self) -> None:
+        with self.beat("a word is a vector"):
+            p = self.studies[0][0]
+            word = self.words[p]
+            self.show_heading("A word is a vector")
+            view = self.values(EMBED).select(rows=[p])
+            vector = self.fit_folding(
+                lambda rows, cols: MatrixView(view, "x", palette.ENCODER, row_labels=[token(word, palette.ENCODER)],
+                                              max_cols=cols, where=f"its embedding \u00d7 \u221a{self.d}"),
+                1, self.d, center=1.55 * UP)
+            lines = VGroup()
+            for a in range(2):
+                shown = projection(self.basis, self.trace, EMBED, p, a)
+                lines.add(VGroup(formula(rf"(x - \bar{{x}}) \cdot u_{{{a + 1}}} =", 40),
+                                 number(shown, 36, palette.TEXT)).arrange(RIGHT, buff=0.25))
+            lines.arrange(DOWN, buff=0.3, aligned_edge=LEFT).move_to(0.15 * DOWN)
+            note = VGroup(
+                VGroup(formula(r"u_1,\ u_2:", 30, palette.MUTED),
+                       label(f"the two principal axes of the {len(self.en_ids)} English rows of", 24),
+                       formula(r"W_{E}", 30, palette.MUTED)).arrange(RIGHT, buff=0.14),
+                VGroup(formula(r"\bar{x}:", 30, palette.MUTED),
+                       label("their mean, the average English word", 24)).arrange(RIGHT, buff=0.14),
+            ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
+            self.fit(note, center=1.75 * DOWN)
+            self.play(Appear(vector), run_time=self.timing.build)
+            self.say(f"The encoder reads {quote(word)} as {self.d} numbers: its row of the embedding matrix, "
+                     f"times {self.scale:g}.")
+            self.play(Appear(lines), run_time=self.timing.build)
+            self.play(Appear(note), run_time=self.timing.fast)
+            self.say(f"We cannot draw {self.d} dimensions, so we keep two numbers: the word's place along the "
+                     "two directions where English words differ most.")
+            self.clear_stage()
+
+    def the_space(self) -> None:
+        with self.beat("the space"):
+            self.show_heading("Every English word, a point")
+            box = PLANE_BOX
+            everything = np.concatenate([self.dot_xy, *self.xy.values()])
+            plane = WordPlane(everything, box[2] - box[0], box[3] - box[1])
+            plane.move_to([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 0])
+            self.plane = plane
+            classes = [word_class(self.vocab[i]) for i in self.en_ids]
+            present = [c for c in CLASSES if c in classes]
+            dots = plane.dots(self.dot_xy, [palette.WORD_CLASSES[c] for c in classes])
+            by_class = {c: VGroup(*(d for d, k in zip(dots, classes) if k == c)) for c in present}
+            self.dot_of = dict(zip(self.en_ids, dots))
+            self.dots = VGroup(*by_class.values())  # inside the picture, so that animating them keeps it whole
+            legend = class_legend(present)
+            kept = kept_share(self.basis, self.trace, W_E, self.en_ids)
+            share = VGroup(label("PC1 \u00b7 PC2 keep", 24, palette.TEXT), number(kept, 28, palette.HIGHLIGHT),
+                           label("% of the variance of the English rows", 24, palette.TEXT)).arrange(RIGHT, buff=0.12)
+            panel = VGroup(legend, share).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
+            self.fit(panel, max_width=PANEL_WIDTH)
+            panel.move_to([PANEL_LEFT, PANEL_TOP, 0], aligned_edge=UP + LEFT)
+            self.panel_bottom = panel.get_bottom()[1]
+            self.legend, self.share = legend, share
+            self.space = hide(VGroup(plane, self.dots, legend, share))
+            self.add(self.space)
+            self.play(Reveal(plane), run_time=self.timing.fast)
+            for c, item in zip(present, [item for row in legend for item in row]):
+                self.play(Reveal(by_class[c]), Reveal(item), run_time=self.timing.fast)
+            self.say(f"Each dot is one of the {len(self.en_ids)} English words, placed by those two numbers "
+                     "and coloured by its kind.")
+            self.play(Reveal(share), run_time=self.timing.build)
+            self.say(f"The two axes keep {kept.shown} percent of how the words differ; the other {self.d - 2} "
+                     "dimensions are flattened away.")
+            # the sentence's words: arrows from the centre (the mean of the English rows)
+            self.arrows = [plane.arrow(xy) for xy in self.xy[EMBED]]
+            sentence = wrapped_words([token(w, palette.ENCODER, 26) for w in self.words], PANEL_WIDTH, buff=0.2)
+            sentence.move_to([PANEL_LEFT, self.panel_bottom - 0.6, 0], aligned_edge=UP + LEFT)
+            self.play(Appear(sentence), *(GrowArrow(a) for a in self.arrows), run_time=self.timing.build)
+            first: dict[str, int] = {}
+            for k, p in enumerate(self.positions):
+                first.setdefault(self.words[p], k)
+            self.word_labels = placed_group(self.arrow_labels([(k, w) for w, k in first.items()], EMBED))
+            self.play(Appear(self.word_labels), run_time=self.timing.fast)
+            self.say("The words of your sentence are arrows from the centre, the average English word.")
+            counts = Counter(self.words[p] for p in self.positions)
+            repeated = [w for w in first if counts[w] > 1]
+            if repeated:
+                self.say(f"{quote(repeated[0])} comes {self.times(counts[repeated[0]])}, but it is one word with "
+                         "one row: one arrow.")
+            self.play(Vanish(sentence), run_time=self.timing.fast)
+
+    @staticmethod
+    def times(n: int) -> str:
+        return {2: "twice", 3: "three times"}.get(n, f"{n} times")
+
+    def arrow_labels(self, items: list[tuple[int, str]], stage: str, size: float = 24, color=palette.ENCODER,
+                     avoid=()) -> list:
+        """Labels at the tips of the sentence's arrows number k at `stage`, placed clear of each other, of the
+        arrows, of the axes' names and of `avoid` (boxes)."""
+        tips = [self.plane.c2p(xy) for xy in self.xy[stage]]
+        origin = self.plane.c2p((0, 0))
+        labels = [(halo(token(text, color, size)), tips[k], tips[k] - origin) for k, text in items]
+        return place_labels(labels, LABEL_BOUNDS, obstacles=[*map(box_of, self.plane.names), *avoid],
+                            segments=[(origin, tip) for tip in tips], points=tips)
+
+    def neighbours(self) -> None:
+        with self.beat("nearest words", poster=True):
+            self.study(*self.studies[0], f"Nearest words, measured in all {self.d} dimensions", [self.word_labels])
+            self.say(self.gender_sentence())
+        if len(self.studies) > 1:
+            with self.beat("words of a kind"):
+                self.study(*self.studies[1], "Nearest words, of every kind", [self.table, self.study_marks])
+
+    def study(self, p: int, candidates: list[int], heading: str, clear: list) -> None:
+        """One word's nearest words: its arrow picked out, its neighbours' dots ringed and named, and a
+        table of their cosines with it (for a noun among nouns, with each one's French)."""
+        i, word, k = self.row(p), self.words[p], self.index_of(p)
+        near = self.neighbours_of(i, candidates)
+        nouns = candidates is not self.en_ids
+        self.turn(*(Vanish(m) for m in clear), self.dots.animate.set_opacity(0.6),
+                  *(a.animate.set_opacity(1.0 if self.words[self.positions[j]] == word else DIM)
+                    for j, a in enumerate(self.arrows)))
+        self.show_heading(heading)
+        own = self.arrow_labels([(k, word)], EMBED, size=26, color=palette.HIGHLIGHT)
+        tip = self.plane.c2p(self.xy[EMBED][k])
+        items = [(halo(token(self.vocab[j], self.class_color(j), 22)), self.dot_of[j].get_center(),
+                  self.dot_of[j].get_center() - tip) for j, _ in near]
+        named_dots = place_labels(items, LABEL_BOUNDS, obstacles=[*map(box_of, self.plane.names),
+                                                                  *(box_of(q.label) for q in own if q)],
+                                  segments=[(self.plane.c2p((0, 0)), tip)],
+                                  points=[self.dot_of[j].get_center() for j, _ in near])
+        rings = VGroup(*(Circle(radius=0.1, color=self.class_color(j), stroke_width=3).move_to(self.dot_of[j])
+                         for j, _ in near))
+        self.study_marks = VGroup(placed_group(own), rings, placed_group(named_dots))
+        self.play(Appear(self.study_marks), run_time=self.timing.fast)
+        self.table = self.neighbour_table(i, near, nouns)
+        self.play(Appear(self.table), run_time=self.timing.build)
+        self.say(self.noun_sentence(i, near) if nouns else self.class_sentence(i, near), pause=self.timing.look)
+
+    def class_color(self, j: int):
+        return palette.WORD_CLASSES[word_class(self.vocab[j])]
+
+    def neighbour_table(self, i: int, near: list[tuple[int, float]], nouns: bool) -> VGroup:
+        word = self.vocab[i]
+        head = [None, None, label("cosine", 20)] if nouns else [None, label("cosine", 20)]
+        rows = [head]
+        for j, _ in near:
+            cells = [token(self.vocab[j], self.class_color(j), 24)]
+            if nouns:
+                cells.append(label(french_noun(self.vocab[j])[0], 22, palette.DECODER))
+            cells.append(number(cosine(self.needs[0], self.trace, W_E, i, j), 24, palette.TEXT))
+            rows.append(cells)
+        body = table(rows, right={len(head) - 1})
+        title = VGroup(label(f"the {'nouns' if nouns else 'words'} nearest", 24, palette.TEXT),
+                       token(word, palette.HIGHLIGHT, 26))
+        if nouns:
+            title.add(label(f"({french_noun(word)[0]})", 22, palette.DECODER))
+        title.arrange(RIGHT, buff=0.15)
+        block = VGroup(title, body).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
+        return block.move_to([PANEL_LEFT, self.panel_bottom - 0.45, 0], aligned_edge=UP + LEFT)
+
+    # ------------------------------------------------------------------ captions computed from the numbers
+    def noun_sentence(self, i: int, near: list[tuple[int, float]]) -> str:
+        word = self.vocab[i]
+        fr, gender = french_noun(word)
+        same = sum(french_noun(self.vocab[j])[1] == gender for j, _ in near)
+        kind = "masculine" if gender == "m" else "feminine"
+        if same == len(near):
+            return (f"All {len(near)} nouns nearest {quote(word)} are {kind} in French, like {quote(fr)}, "
+                    "though nothing in English shows it.")
+        if same > len(near) / 2:
+            return f"{same} of the {len(near)} nouns nearest {quote(word)} are {kind} in French, like {quote(fr)}."
+        return (f"Only {same} of the {len(near)} nouns nearest {quote(word)} are {kind} in French, like "
+                f"{quote(fr)}: here, gender does not gather them.")
+
+    def class_sentence(self, i: int, near: list[tuple[int, float]]) -> str:
+        word = self.vocab[i]
+        kind = word_class(word)
+        same = sum(word_class(self.vocab[j]) == kind for j, _ in near)
+        plural = PLURAL_CLASS[kind]
+        if kind == "other":
+            kinds = Counter(word_class(self.vocab[j]) for j, _ in near).most_common(1)[0]
+            return f"{kinds[1]} of the {len(near)} words nearest {quote(word)} are {PLURAL_CLASS[kinds[0]]}."
+        if same == len(near):
+            return f"All {len(near)} words nearest {quote(word)} are {plural} too: words of a kind gather."
+        if same > len(near) / 2:
+            return f"{same} of the {len(near)} words nearest {quote(word)} are {plural} too."
+        if same == 0:
+            return f"None of the {len(near)} words nearest {quote(word)} is one of the {plural}: they are of other kinds."
+        return f"Only {same} of the {len(near)} words nearest {quote(word)} are {plural}; the others are of other kinds."
+
+    def gender_sentence(self) -> str:
+        """Over every noun of the vocabulary: for how many do most of their nearest nouns share their French gender."""
+        nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
+        agree = sum(self.gender_agreement(i, nouns) > K / 2 for i in nouns)
+        n = len(nouns)
+        if agree >= 0.75 * n:
+            return (f"Across the vocabulary, for {agree} of the {n} English nouns, most of the {K} nearest nouns "
+                    "share their French gender: the English embeddings learned what the French needs.")
+        if agree > n / 2:
+            return (f"Across the vocabulary, for {agree} of the {n} English nouns, most of the {K} nearest nouns "
+                    "share their French gender.")
+        return (f"Across the vocabulary, only {agree} of the {n} English nouns have mostly nouns of their own French "
+                "gender nearest: gender does not gather them.")
+
+    # ------------------------------------------------------------------ context
+    def glide(self, stage: str, opacities: list[float], ks: list[int]) -> None:
+        """Every arrow glides to its place at `stage`; the followed ones (`ks`) in the highlight colour."""
+        targets = [self.plane.arrow(xy, color=palette.HIGHLIGHT if k in ks else palette.ENCODER).set_opacity(o)
+                   for k, (xy, o) in enumerate(zip(self.xy[stage], opacities))]
+        self.play(*(Transform(a, b) for a, b in zip(self.arrows, targets)), run_time=self.timing.move * 2)
+
+    def context(self) -> None:
+        with self.beat("context"):
+            focus = self.focus
+            ks = [self.index_of(p) for p in focus]
+            opacities = [1.0 if k in ks else DIM for k in range(len(self.positions))]
+            # the classes are not the story here: the legend goes, the dots dim, the share line moves up
+            self.turn(Vanish(self.table), Vanish(self.study_marks), self.dots.animate.set_opacity(DIM),
+                      self.legend.animate.set_opacity(0),
+                      *(a.animate.set_opacity(o).set_color(palette.HIGHLIGHT if k in ks else palette.ENCODER)
+                        for k, (a, o) in enumerate(zip(self.arrows, opacities))))
+            self.play(self.share.animate.move_to([PANEL_LEFT, PANEL_TOP, 0], aligned_edge=UP + LEFT),
+                      run_time=self.timing.fast)
+            self.show_heading("Context moves the arrows")
+            kept = kept_share(self.basis, self.trace, OUT, self.positions)
+            share = VGroup(label("and", 24, palette.TEXT), number(kept, 28, palette.HIGHLIGHT),
+                           label("% of the variance of the encoder's outputs", 24, palette.TEXT))
+            share.arrange(RIGHT, buff=0.12)
+            self.fit(share, max_width=PANEL_WIDTH)
+            share.move_to([PANEL_LEFT, self.share.get_bottom()[1] - 0.15, 0], aligned_edge=UP + LEFT)
+            labels = placed_group(self.arrow_labels([(ks[0], self.words[focus[0]])], EMBED, color=palette.HIGHLIGHT))
+            # the panel: distances in all dimensions, stage by stage
+            title = label(self.distance_title(focus), 24, palette.HIGHLIGHT)
+            steps = table([[label(what, 24, palette.TEXT), number(shown, 24, palette.TEXT)]
+                           for what, shown in self.distance_rows(focus)], right={1})
+            block = VGroup(title, steps).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
+            self.fit(block, max_width=PANEL_WIDTH)
+            block.move_to([PANEL_LEFT, share.get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
+            self.play(Appear(labels), Appear(title), Appear(steps[0]), run_time=self.timing.fast)
+            if len(focus) == 2:
+                self.say(f"Both {quote(self.words[focus[0]])} start at the same point: the distance between them "
+                         "is zero.", pause=self.timing.fast)
+            else:
+                self.say(f"Follow {quote(self.words[focus[0]])}, the word the encoder moves furthest.",
+                         pause=self.timing.fast)
+            for n, (stage, say) in enumerate(((INPUT, self.position_sentence), (OUT, self.encoder_sentence)), 1):
+                self.play(Vanish(labels), run_time=self.timing.fast)
+                self.glide(stage, opacities, ks)
+                names = [self.focus_name(p) for p in focus]
+                labels = placed_group(self.arrow_labels(list(zip(ks, names)), stage, color=palette.HIGHLIGHT))
+                self.play(Appear(labels), Appear(steps[n]), run_time=self.timing.fast)
+                self.say(say(focus))
+            self.play(Appear(share), run_time=self.timing.fast)
+            self.say(self.flat_sentence(kept))
+            # which words each was drawn toward: the last layer's attention, and the cosines it left
+            reads = self.reads_table(focus)
+            reads.next_to(block, DOWN, buff=0.4, aligned_edge=LEFT)
+            self.play(Appear(reads), run_time=self.timing.build)
+            self.say(self.attention_sentence(focus), pause=self.timing.look)
+            self.clear_stage()
+
+    def focus_name(self, p: int) -> str:
+        return f"{self.words[p]} ({p + 1})" if len(self.focus) > 1 else self.words[p]
+
+    def distance_title(self, focus: list[int]) -> str:
+        if len(focus) == 2:
+            return f"from {self.focus_name(focus[0])} to {self.focus_name(focus[1])}, in all {self.d} dimensions"
+        return f"{self.words[focus[0]]}, from its embedding, in all {self.d} dimensions"
+
+    def distance_rows(self, focus: list[int]):
+        slot, t = self.needs[0], self.trace
+        blocks = f"after {self.last + 1} encoder blocks"
+        if len(focus) == 2:
+            a, b = focus
+            return [("embeddings", distance(slot, t, EMBED, a, b)),
+                    ("+ positions", distance(slot, t, INPUT, a, b)),
+                    (blocks, distance(slot, t, OUT, a, b))]
+        p = focus[0]
+        return [("embedding", distance(slot, t, EMBED, p, p)),
+                ("+ position", distance(slot, t, EMBED, p, p, other=INPUT)),
+                (blocks, distance(slot, t, EMBED, p, p, other=OUT))]
+
+    def position_sentence(self, focus: list[int]) -> str:
+        if len(focus) == 2:
+            return (f"Each position adds its own numbers, so the two {quote(self.words[focus[0]])} "
+                    "no longer coincide.")
+        return f"Each position adds its own numbers: {quote(self.words[focus[0]])} moves a little."
+
+    def encoder_sentence(self, focus: list[int]) -> str:
+        t = self.trace
+        blocks = f"{self.last + 1} encoder blocks"
+        if len(focus) == 2:
+            a, b = focus
+            before = np.linalg.norm(t[INPUT][a].astype(np.float64) - t[INPUT][b])
+            after = np.linalg.norm(t[OUT][a].astype(np.float64) - t[OUT][b])
+            how = "much further apart" if after > 1.5 * before else "further apart" if after > before else "closer again"
+            return f"After {blocks} they lie {how}: each has taken in its own context."
+        return f"After {blocks}, {quote(self.words[focus[0]])} has travelled far from where it started."
+
+    def flat_sentence(self, kept) -> str:
+        pct = kept.shown
+        if float(pct) < 50:
+            return (f"Seen on these two axes, the outputs keep only {pct} percent of how they differ: "
+                    "most of the move happens in directions this picture flattens.")
+        return f"Seen on these two axes, the outputs keep {pct} percent of how they differ."
+
+    def read_most(self, p: int) -> int:
+        """The position that `p` gives the most weight to, in the last layer's sharpest head."""
+        return int(np.argmax(self.trace[f"{self.attn}.hook_pattern"][self.attn_head][p]))
+
+    def drawn(self, p: int) -> tuple[int, float, float]:
+        """The position p reads most, and the cosine between the two at the encoder's input and at its output."""
+        key = self.read_most(p)
+        t = self.trace
+        return key, cosine_value(t[INPUT][p], t[INPUT][key]), cosine_value(t[OUT][p], t[OUT][key])
+
+    def reads_table(self, focus: list[int]) -> VGroup:
+        pattern = self.values(f"{self.attn}.hook_pattern", self.attn_head)
+        slot = self.needs[0]
+        rows = [[None, label("weight", 20), label("cosine: input", 20), None, label("output", 20)]]
+        for p in focus:
+            key = self.read_most(p)
+            who = VGroup(token(self.focus_name(p), palette.HIGHLIGHT, 24), label("\u2192", 24),
+                         token(self.words[key], palette.ENCODER, 24)).arrange(RIGHT, buff=0.15)
+            rows.append([who, entry(pattern, p, key, 2),
+                         number(cosine(slot, self.trace, INPUT, p, key), 24, palette.TEXT), label("\u2192", 24),
+                         number(cosine(slot, self.trace, OUT, p, key), 24, palette.TEXT)])
+        title = label(f"the word each reads most: encoder layer {self.last} \u00b7 head {self.attn_head}", 22)
+        block = VGroup(title, table(rows, right={1, 2, 4}, buff=0.3)).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
+        return self.fit(block, max_width=PANEL_WIDTH)
+
+    def attention_sentence(self, focus: list[int]) -> str:
+        drawn = [self.drawn(p) for p in focus]
+        closer = all(after > before for _, before, after in drawn)
+        tops = [quote(self.words[key]) for key, _, _ in drawn]
+        if len(focus) == 2:
+            a, b = focus
+            if tops[0] == tops[1]:
+                said = (f"In the last layer both give their most weight to {tops[0]}, in different amounts")
+            else:
+                said = (f"In the last layer, {named(self.words, a)} gives its most weight to {tops[0]} and "
+                        f"{named(self.words, b)} to {tops[1]}")
+            return said + (", and each ends closer to the word it read than it started." if closer else ".")
+        said = f"In the last layer, {quote(self.words[focus[0]])} gives its most weight to {tops[0]}"
+        return said + (", and it ends closer to that word than it started." if closer else ".")
