@@ -49,6 +49,8 @@ def without_torch():
         sys.modules.update(ours)
         if real is not None:
             sys.modules["torch"] = real
+        else:  # torch was not loaded yet: the stand-in must not outlive the block (a later import loads the real one)
+            del sys.modules["torch"]
 
 
 @pytest.fixture(scope="module")
