@@ -17,6 +17,8 @@ from collections import Counter
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Circle, GrowArrow, Transform, VGroup
 
+from model.tokenizer import UNK
+
 from scenes.kit import layout, palette
 from scenes.kit.animations import Appear, Vanish
 from scenes.kit.base import ReelScene
@@ -27,6 +29,7 @@ from scenes.kit.encoding import entry
 from scenes.kit.reveal import Reveal, hide
 from scenes.kit.space import (
     CLASSES,
+    ONE_OF_CLASS,
     PLURAL_CLASS,
     WordPlane,
     box_of,
@@ -53,6 +56,18 @@ PANEL_TOP = 3.1
 PANEL_WIDTH = layout.FRAME_WIDTH / 2 - layout.MARGIN - 0.15 - PANEL_LEFT
 LABEL_BOUNDS = (-layout.FRAME_WIDTH / 2 + layout.MARGIN + 0.05, PLANE_BOX[1], PANEL_LEFT - 0.25, PLANE_BOX[3])
 DIM = 0.3  # the opacity of what is not being talked about
+RING = 0.1  # the radius of the ring round a neighbour's dot
+
+
+def share_phrase(n: int, k: int, kind: str, too: str = "") -> str:
+    """How many of k words are of a kind, said as a count: "all 5 are adjectives", "only one is a verb"."""
+    if n == k:
+        return f"all {k} are {PLURAL_CLASS[kind]}{too}"
+    if n == 0:
+        return f"none is {ONE_OF_CLASS[kind]}"
+    if n == 1:
+        return f"only one is {ONE_OF_CLASS[kind]}"
+    return f"{'only ' if n <= k / 2 else ''}{n} are {PLURAL_CLASS[kind]}{too}"
 
 
 class EmbeddingSpace(ReelScene):
@@ -76,8 +91,8 @@ class EmbeddingSpace(ReelScene):
         self.vocab = vocabulary(t)
         self.en_ids = language_ids(t, "en")
         english = {self.vocab[i] for i in self.en_ids}
-        # the sentence's English words (not <eos>, not <unk>): each gets an arrow
-        self.positions = [p for p, w in enumerate(self.words) if w in english]
+        # the sentence's words (not <eos>; an unknown word as the <unk> row it is read as): each gets an arrow
+        self.positions = [p for p, w in enumerate(self.words) if w in english or w == UNK]
         self.basis = fit_basis(BASIS, self.needs[0], t, W_E, self.en_ids, scale=self.scale)
         self.dot_xy = self.basis.project(self.scale * t[W_E][self.en_ids].astype(np.float64))
         self.xy = {name: self.basis.project(t[name][self.positions].astype(np.float64)) for name in (EMBED, INPUT, OUT)}
@@ -249,15 +264,17 @@ class EmbeddingSpace(ReelScene):
                   *(a.animate.set_opacity(1.0 if self.words[self.positions[j]] == word else DIM)
                     for j, a in enumerate(self.arrows)))
         self.show_heading(heading)
-        own = self.arrow_labels([(k, word)], EMBED, size=26, color=palette.HIGHLIGHT)
+        rings_at = [self.dot_of[j].get_center() for j, _ in near]
+        own = self.arrow_labels([(k, word)], EMBED, size=26, color=palette.HIGHLIGHT,
+                                avoid=[(x - RING, y - RING, x + RING, y + RING) for x, y, _ in rings_at])
         tip = self.plane.c2p(self.xy[EMBED][k])
         items = [(halo(token(self.vocab[j], self.class_color(j), 22)), self.dot_of[j].get_center(),
                   self.dot_of[j].get_center() - tip) for j, _ in near]
         named_dots = place_labels(items, LABEL_BOUNDS, obstacles=[*map(box_of, self.plane.names),
                                                                   *(box_of(q.label) for q in own if q)],
                                   segments=[(self.plane.c2p((0, 0)), tip)],
-                                  points=[self.dot_of[j].get_center() for j, _ in near])
-        rings = VGroup(*(Circle(radius=0.1, color=self.class_color(j), stroke_width=3).move_to(self.dot_of[j])
+                                  points=rings_at, point_clearance=RING)
+        rings = VGroup(*(Circle(radius=RING, color=self.class_color(j), stroke_width=3).move_to(self.dot_of[j])
                          for j, _ in near))
         self.study_marks = VGroup(placed_group(own), rings, placed_group(named_dots))
         self.play(Appear(self.study_marks), run_time=self.timing.fast)
@@ -298,24 +315,22 @@ class EmbeddingSpace(ReelScene):
                     "though nothing in English shows it.")
         if same > len(near) / 2:
             return f"{same} of the {len(near)} nouns nearest {quote(word)} are {kind} in French, like {quote(fr)}."
-        return (f"Only {same} of the {len(near)} nouns nearest {quote(word)} are {kind} in French, like "
-                f"{quote(fr)}: here, gender does not gather them.")
+        if same == 0:
+            return (f"None of the {len(near)} nouns nearest {quote(word)} is {kind} in French, like {quote(fr)}: "
+                    "here, gender does not gather them.")
+        return (f"Only {same} of the {len(near)} nouns nearest {quote(word)} {'is' if same == 1 else 'are'} {kind} "
+                f"in French, like {quote(fr)}: here, gender does not gather them.")
 
     def class_sentence(self, i: int, near: list[tuple[int, float]]) -> str:
-        word = self.vocab[i]
+        word, k = self.vocab[i], len(near)
         kind = word_class(word)
-        same = sum(word_class(self.vocab[j]) == kind for j, _ in near)
-        plural = PLURAL_CLASS[kind]
-        if kind == "other":
-            kinds = Counter(word_class(self.vocab[j]) for j, _ in near).most_common(1)[0]
-            return f"{kinds[1]} of the {len(near)} words nearest {quote(word)} are {PLURAL_CLASS[kinds[0]]}."
-        if same == len(near):
-            return f"All {len(near)} words nearest {quote(word)} are {plural} too: words of a kind gather."
-        if same > len(near) / 2:
-            return f"{same} of the {len(near)} words nearest {quote(word)} are {plural} too."
-        if same == 0:
-            return f"None of the {len(near)} words nearest {quote(word)} is one of the {plural}: they are of other kinds."
-        return f"Only {same} of the {len(near)} words nearest {quote(word)} are {plural}; the others are of other kinds."
+        kinds = Counter(word_class(self.vocab[j]) for j, _ in near)
+        if kind == "other":  # no kind of its own to share: say which kind gathers round it
+            most, n = kinds.most_common(1)[0]
+            return f"Of the {k} words nearest {quote(word)}, {share_phrase(n, k, most)}."
+        same = kinds[kind]
+        gather = ": words of a kind gather" if same == k else ""
+        return f"Of the {k} words nearest {quote(word)}, {share_phrase(same, k, kind, ' too')}{gather}."
 
     def gender_sentence(self) -> str:
         """Over every noun of the vocabulary: for how many do most of their nearest nouns share their French gender."""
@@ -351,9 +366,10 @@ class EmbeddingSpace(ReelScene):
             self.play(self.share.animate.move_to([PANEL_LEFT, PANEL_TOP, 0], aligned_edge=UP + LEFT),
                       run_time=self.timing.fast)
             self.show_heading("Context moves the arrows")
-            kept = kept_share(self.basis, self.trace, OUT, self.positions)
+            # how much of the outputs' spread the axes keep (one word alone has no spread to keep)
+            kept = kept_share(self.basis, self.trace, OUT, self.positions) if len(self.positions) > 1 else None
             share = VGroup(label("and", 24, palette.TEXT), number(kept, 28, palette.HIGHLIGHT),
-                           label("% of the variance of the encoder's outputs", 24, palette.TEXT))
+                           label("% of the variance of the encoder's outputs", 24, palette.TEXT)) if kept else VGroup()
             share.arrange(RIGHT, buff=0.12)
             self.fit(share, max_width=PANEL_WIDTH)
             share.move_to([PANEL_LEFT, self.share.get_bottom()[1] - 0.15, 0], aligned_edge=UP + LEFT)
@@ -364,14 +380,14 @@ class EmbeddingSpace(ReelScene):
                            for what, shown in self.distance_rows(focus)], right={1})
             block = VGroup(title, steps).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
             self.fit(block, max_width=PANEL_WIDTH)
-            block.move_to([PANEL_LEFT, share.get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
+            block.move_to([PANEL_LEFT, (share if kept else self.share).get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
             self.play(Appear(labels), Appear(title), Appear(steps[0]), run_time=self.timing.fast)
             if len(focus) == 2:
                 self.say(f"Both {quote(self.words[focus[0]])} start at the same point: the distance between them "
                          "is zero.", pause=self.timing.fast)
             else:
-                self.say(f"Follow {quote(self.words[focus[0]])}, the word the encoder moves furthest.",
-                         pause=self.timing.fast)
+                which = ", the word the encoder moves furthest" if len(self.positions) > 1 else ""
+                self.say(f"Follow {quote(self.words[focus[0]])}{which}.", pause=self.timing.fast)
             for n, (stage, say) in enumerate(((INPUT, self.position_sentence), (OUT, self.encoder_sentence)), 1):
                 self.play(Vanish(labels), run_time=self.timing.fast)
                 self.glide(stage, opacities, ks)
@@ -379,13 +395,16 @@ class EmbeddingSpace(ReelScene):
                 labels = placed_group(self.arrow_labels(list(zip(ks, names)), stage, color=palette.HIGHLIGHT))
                 self.play(Appear(labels), Appear(steps[n]), run_time=self.timing.fast)
                 self.say(say(focus))
-            self.play(Appear(share), run_time=self.timing.fast)
-            self.say(self.flat_sentence(kept))
+            if kept:
+                self.play(Appear(share), run_time=self.timing.fast)
+                self.say(self.flat_sentence(kept))
             # which words each was drawn toward: the last layer's attention, and the cosines it left
             reads = self.reads_table(focus)
             reads.next_to(block, DOWN, buff=0.4, aligned_edge=LEFT)
             self.play(Appear(reads), run_time=self.timing.build)
-            self.say(self.attention_sentence(focus), pause=self.timing.look)
+            said, moved = self.attention_sentences(focus)
+            self.say(said, pause=self.timing.fast)
+            self.say(moved, pause=self.timing.look)
             self.clear_stage()
 
     def focus_name(self, p: int) -> str:
@@ -422,7 +441,8 @@ class EmbeddingSpace(ReelScene):
             a, b = focus
             before = np.linalg.norm(t[INPUT][a].astype(np.float64) - t[INPUT][b])
             after = np.linalg.norm(t[OUT][a].astype(np.float64) - t[OUT][b])
-            how = "much further apart" if after > 1.5 * before else "further apart" if after > before else "closer again"
+            how = ("much further apart" if after > 1.5 * before else "further apart" if after > before
+                   else "closer again")
             return f"After {blocks} they lie {how}: each has taken in its own context."
         return f"After {blocks}, {quote(self.words[focus[0]])} has travelled far from where it started."
 
@@ -433,9 +453,15 @@ class EmbeddingSpace(ReelScene):
                     "most of the move happens in directions this picture flattens.")
         return f"Seen on these two axes, the outputs keep {pct} percent of how they differ."
 
+    def weights(self, p: int) -> np.ndarray:
+        """Row p of the last layer's sharpest head: how much p reads each position."""
+        return self.trace[f"{self.attn}.hook_pattern"][self.attn_head][p]
+
     def read_most(self, p: int) -> int:
-        """The position that `p` gives the most weight to, in the last layer's sharpest head."""
-        return int(np.argmax(self.trace[f"{self.attn}.hook_pattern"][self.attn_head][p]))
+        """The other position that p gives the most weight to (reading itself draws it toward nothing)."""
+        row = self.weights(p).astype(np.float64).copy()
+        row[p] = -1.0
+        return int(np.argmax(row))
 
     def drawn(self, p: int) -> tuple[int, float, float]:
         """The position p reads most, and the cosine between the two at the encoder's input and at its output."""
@@ -454,21 +480,27 @@ class EmbeddingSpace(ReelScene):
             rows.append([who, entry(pattern, p, key, 2),
                          number(cosine(slot, self.trace, INPUT, p, key), 24, palette.TEXT), label("\u2192", 24),
                          number(cosine(slot, self.trace, OUT, p, key), 24, palette.TEXT)])
-        title = label(f"the word each reads most: encoder layer {self.last} \u00b7 head {self.attn_head}", 22)
+        title = label(f"the other word each reads most: encoder layer {self.last} \u00b7 head {self.attn_head}", 22)
         block = VGroup(title, table(rows, right={1, 2, 4}, buff=0.3)).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
         return self.fit(block, max_width=PANEL_WIDTH)
 
-    def attention_sentence(self, focus: list[int]) -> str:
+    def attention_sentences(self, focus: list[int]) -> list[str]:
+        """What the last layer's attention says each followed word read, and whether it ended closer to it."""
         drawn = [self.drawn(p) for p in focus]
-        closer = all(after > before for _, before, after in drawn)
         tops = [quote(self.words[key]) for key, _, _ in drawn]
-        if len(focus) == 2:
-            a, b = focus
-            if tops[0] == tops[1]:
-                said = (f"In the last layer both give their most weight to {tops[0]}, in different amounts")
-            else:
-                said = (f"In the last layer, {named(self.words, a)} gives its most weight to {tops[0]} and "
-                        f"{named(self.words, b)} to {tops[1]}")
-            return said + (", and each ends closer to the word it read than it started." if closer else ".")
-        said = f"In the last layer, {quote(self.words[focus[0]])} gives its most weight to {tops[0]}"
-        return said + (", and it ends closer to that word than it started." if closer else ".")
+        itself = [int(np.argmax(self.weights(p))) == p for p in focus]
+        if len(focus) == 2 and tops[0] == tops[1] and not any(itself):
+            said = f"In the last layer, both give their most weight to {tops[0]}, in different amounts."
+        else:
+            reads = [f"{named(self.words, p) if len(focus) == 2 else quote(self.words[p])} reads "
+                     + (f"itself the most, then {top}" if own else f"{top} the most")
+                     for p, top, own in zip(focus, tops, itself)]
+            said = f"In the last layer, {' and '.join(reads)}."
+        closer = [after > before for _, before, after in drawn]
+        if all(closer):
+            return [said, f"{'Each' if len(focus) == 2 else 'It'} ends closer to the word it read than it started: "
+                          "context has moved it."]
+        if any(closer):
+            return [said, "Only one of them ends closer to the word it read than it started."]
+        return [said, "Neither ends closer to the word it read than it started: the move comes from elsewhere."
+                if len(focus) == 2 else "It does not end closer to that word than it started."]

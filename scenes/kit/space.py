@@ -32,6 +32,8 @@ from .layout import SMALL
 CLASSES = ("noun", "adjective", "verb", "preposition", "determiner", "other")
 PLURAL_CLASS = {"noun": "nouns", "adjective": "adjectives", "verb": "verbs", "preposition": "prepositions",
                 "determiner": "determiners", "other": "other words"}
+ONE_OF_CLASS = {"noun": "a noun", "adjective": "an adjective", "verb": "a verb", "preposition": "a preposition",
+                "determiner": "a determiner", "other": "one of the other words"}
 
 
 @lru_cache(maxsize=1)
