@@ -57,6 +57,7 @@ PANEL_WIDTH = layout.FRAME_WIDTH / 2 - layout.MARGIN - 0.15 - PANEL_LEFT
 LABEL_BOUNDS = (-layout.FRAME_WIDTH / 2 + layout.MARGIN + 0.05, PLANE_BOX[1], PANEL_LEFT - 0.25, PLANE_BOX[3])
 DIM = 0.3  # the opacity of what is not being talked about
 RING = 0.1  # the radius of the ring round a neighbour's dot
+GENDER = {"m": "masculine", "f": "feminine"}
 
 
 def share_phrase(n: int, k: int, kind: str, too: str = "") -> str:
@@ -137,8 +138,8 @@ class EmbeddingSpace(ReelScene):
         return nearest(self.trace[W_E], i, candidates, K)
 
     def gender_agreement(self, i: int, nouns: list[int]) -> int:
-        gender = french_noun(self.vocab[i])[1]
-        return sum(french_noun(self.vocab[j])[1] == gender for j, _ in self.neighbours_of(i, nouns))
+        gender = french_noun(self.vocab[i]).gender
+        return sum(french_noun(self.vocab[j]).gender == gender for j, _ in self.neighbours_of(i, nouns))
 
     def class_agreement(self, i: int) -> int:
         kind = word_class(self.vocab[i])
@@ -173,12 +174,11 @@ class EmbeddingSpace(ReelScene):
             ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
             self.fit(note, center=1.75 * DOWN)
             self.play(Appear(vector), run_time=self.timing.build)
-            self.say(f"The encoder reads {quote(word)} as {self.d} numbers: its row of the embedding matrix, "
-                     f"times {self.scale:g}.")
+            self.say(f"The encoder reads {quote(word)} as {self.d} numbers: its embedding row, times {self.scale:g}.")
             self.play(Appear(lines), run_time=self.timing.build)
             self.play(Appear(note), run_time=self.timing.fast)
-            self.say(f"We cannot draw {self.d} dimensions, so we keep two numbers: the word's place along the "
-                     "two directions where English words differ most.")
+            self.say(f"We can't draw {self.d} dimensions, so we keep two: the directions where English words "
+                     "differ most.")
             self.clear_stage()
 
     def the_space(self) -> None:
@@ -209,11 +209,9 @@ class EmbeddingSpace(ReelScene):
             self.play(Reveal(plane), run_time=self.timing.fast)
             for c, item in zip(present, [item for row in legend for item in row]):
                 self.play(Reveal(by_class[c]), Reveal(item), run_time=self.timing.fast)
-            self.say(f"Each dot is one of the {len(self.en_ids)} English words, placed by those two numbers "
-                     "and coloured by its kind.")
+            self.say(f"Each dot is one of the {len(self.en_ids)} English words, coloured by its kind.")
             self.play(Reveal(share), run_time=self.timing.build)
-            self.say(f"The two axes keep {kept.shown} percent of how the words differ; the other {self.d - 2} "
-                     "dimensions are flattened away.")
+            self.say(f"These two axes keep {kept.shown} percent of how the words differ; the rest is flattened away.")
             # the sentence's words: arrows from the centre (the mean of the English rows)
             self.arrows = [plane.arrow(xy) for xy in self.xy[EMBED]]
             sentence = wrapped_words([token(w, palette.ENCODER, 26) for w in self.words], PANEL_WIDTH, buff=0.2)
@@ -224,12 +222,12 @@ class EmbeddingSpace(ReelScene):
                 first.setdefault(self.words[p], k)
             self.word_labels = placed_group(self.arrow_labels([(k, w) for w, k in first.items()], EMBED))
             self.play(Appear(self.word_labels), run_time=self.timing.fast)
-            self.say("The words of your sentence are arrows from the centre, the average English word.")
+            self.say("Your sentence's words are arrows from the centre, the average English word.")
             counts = Counter(self.words[p] for p in self.positions)
             repeated = [w for w in first if counts[w] > 1]
             if repeated:
-                self.say(f"{quote(repeated[0])} comes {self.times(counts[repeated[0]])}, but it is one word with "
-                         "one row: one arrow.")
+                self.say(f"{quote(repeated[0])} comes {self.times(counts[repeated[0]])}, but one word has one row: "
+                         "one arrow.")
             self.play(Vanish(sentence), run_time=self.timing.fast)
 
     @staticmethod
@@ -249,7 +247,8 @@ class EmbeddingSpace(ReelScene):
     def neighbours(self) -> None:
         with self.beat("nearest words", poster=True):
             self.study(*self.studies[0], f"Nearest words, measured in all {self.d} dimensions", [self.word_labels])
-            self.say(self.gender_sentence())
+            for said in self.gender_sentences():
+                self.say(said)
         if len(self.studies) > 1:
             with self.beat("words of a kind"):
                 self.study(*self.studies[1], "Nearest words, of every kind", [self.table, self.study_marks])
@@ -287,19 +286,22 @@ class EmbeddingSpace(ReelScene):
 
     def neighbour_table(self, i: int, near: list[tuple[int, float]], nouns: bool) -> VGroup:
         word = self.vocab[i]
-        head = [None, None, label("cosine", 20)] if nouns else [None, label("cosine", 20)]
+        # a noun's French, and its gender spelled out (a plural's article, "les", does not show it)
+        head = [None, None, label("gender", 20), label("cosine", 20)] if nouns else [None, label("cosine", 20)]
         rows = [head]
         for j, _ in near:
             cells = [token(self.vocab[j], self.class_color(j), 24)]
             if nouns:
-                cells.append(label(french_noun(self.vocab[j])[0], 22, palette.DECODER))
+                fr = french_noun(self.vocab[j])
+                cells += [label(fr.text, 22, palette.DECODER), label(GENDER[fr.gender], 22, palette.DECODER)]
             cells.append(number(cosine(self.needs[0], self.trace, W_E, i, j), 24, palette.TEXT))
             rows.append(cells)
         body = table(rows, right={len(head) - 1})
         title = VGroup(label(f"the {'nouns' if nouns else 'words'} nearest", 24, palette.TEXT),
                        token(word, palette.HIGHLIGHT, 26))
         if nouns:
-            title.add(label(f"({french_noun(word)[0]})", 22, palette.DECODER))
+            fr = french_noun(word)
+            title.add(label(f"({fr.text}, {GENDER[fr.gender]})", 22, palette.DECODER))
         title.arrange(RIGHT, buff=0.15)
         block = VGroup(title, body).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
         return block.move_to([PANEL_LEFT, self.panel_bottom - 0.45, 0], aligned_edge=UP + LEFT)
@@ -307,9 +309,9 @@ class EmbeddingSpace(ReelScene):
     # ------------------------------------------------------------------ captions computed from the numbers
     def noun_sentence(self, i: int, near: list[tuple[int, float]]) -> str:
         word = self.vocab[i]
-        fr, gender = french_noun(word)
-        same = sum(french_noun(self.vocab[j])[1] == gender for j, _ in near)
-        kind = "masculine" if gender == "m" else "feminine"
+        gender, fr = french_noun(word).gender, french_noun(word).singular
+        same = sum(french_noun(self.vocab[j]).gender == gender for j, _ in near)
+        kind = GENDER[gender]
         if same == len(near):
             return (f"All {len(near)} nouns nearest {quote(word)} are {kind} in French, like {quote(fr)}, "
                     "though nothing in English shows it.")
@@ -332,19 +334,16 @@ class EmbeddingSpace(ReelScene):
         gather = ": words of a kind gather" if same == k else ""
         return f"Of the {k} words nearest {quote(word)}, {share_phrase(same, k, kind, ' too')}{gather}."
 
-    def gender_sentence(self) -> str:
+    def gender_sentences(self) -> list[str]:
         """Over every noun of the vocabulary: for how many do most of their nearest nouns share their French gender."""
         nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
         agree = sum(self.gender_agreement(i, nouns) > K / 2 for i in nouns)
         n = len(nouns)
-        if agree >= 0.75 * n:
-            return (f"Across the vocabulary, for {agree} of the {n} English nouns, most of the {K} nearest nouns "
-                    "share their French gender: the English embeddings learned what the French needs.")
         if agree > n / 2:
-            return (f"Across the vocabulary, for {agree} of the {n} English nouns, most of the {K} nearest nouns "
-                    "share their French gender.")
-        return (f"Across the vocabulary, only {agree} of the {n} English nouns have mostly nouns of their own French "
-                "gender nearest: gender does not gather them.")
+            said = f"Across the vocabulary, for {agree} of the {n} nouns, most of the nearest share the French gender"
+            return [said + (": English learned what French needs." if agree >= 0.75 * n else ".")]
+        return [f"Across the vocabulary, only {agree} of the {n} English nouns have mostly nouns of their own "
+                "French gender nearest: gender does not gather them."]
 
     # ------------------------------------------------------------------ context
     def glide(self, stage: str, opacities: list[float], ks: list[int]) -> None:
@@ -383,8 +382,9 @@ class EmbeddingSpace(ReelScene):
             block.move_to([PANEL_LEFT, (share if kept else self.share).get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
             self.play(Appear(labels), Appear(title), Appear(steps[0]), run_time=self.timing.fast)
             if len(focus) == 2:
-                self.say(f"Both {quote(self.words[focus[0]])} start at the same point: the distance between them "
-                         "is zero.", pause=self.timing.fast)
+                many = sum(self.words[p] == self.words[focus[0]] for p in self.positions) > 2
+                self.say(f"{'The first two' if many else 'Both'} {quote(self.words[focus[0]])} start at one point.",
+                         pause=self.timing.fast)
             else:
                 which = ", the word the encoder moves furthest" if len(self.positions) > 1 else ""
                 self.say(f"Follow {quote(self.words[focus[0]])}{which}.", pause=self.timing.fast)
@@ -430,9 +430,8 @@ class EmbeddingSpace(ReelScene):
 
     def position_sentence(self, focus: list[int]) -> str:
         if len(focus) == 2:
-            return (f"Each position adds its own numbers, so the two {quote(self.words[focus[0]])} "
-                    "no longer coincide.")
-        return f"Each position adds its own numbers: {quote(self.words[focus[0]])} moves a little."
+            return f"Adding positions sets the two {quote(self.words[focus[0]])} apart."
+        return f"Adding its position moves {quote(self.words[focus[0]])} a little."
 
     def encoder_sentence(self, focus: list[int]) -> str:
         t = self.trace
@@ -444,14 +443,15 @@ class EmbeddingSpace(ReelScene):
             how = ("much further apart" if after > 1.5 * before else "further apart" if after > before
                    else "closer again")
             return f"After {blocks} they lie {how}: each has taken in its own context."
-        return f"After {blocks}, {quote(self.words[focus[0]])} has travelled far from where it started."
+        if len(self.positions) > 1:
+            return f"After {blocks}, {quote(self.words[focus[0]])} has moved further than any other word."
+        return f"After {blocks}, {quote(self.words[focus[0]])} has moved away from where it started."
 
     def flat_sentence(self, kept) -> str:
         pct = kept.shown
         if float(pct) < 50:
-            return (f"Seen on these two axes, the outputs keep only {pct} percent of how they differ: "
-                    "most of the move happens in directions this picture flattens.")
-        return f"Seen on these two axes, the outputs keep {pct} percent of how they differ."
+            return f"These axes keep only {pct} percent of how the outputs differ: most of the move is hidden."
+        return f"These axes keep {pct} percent of how the outputs differ."
 
     def weights(self, p: int) -> np.ndarray:
         """Row p of the last layer's sharpest head: how much p reads each position."""
@@ -498,8 +498,7 @@ class EmbeddingSpace(ReelScene):
             said = f"In the last layer, {' and '.join(reads)}."
         closer = [after > before for _, before, after in drawn]
         if all(closer):
-            return [said, f"{'Each' if len(focus) == 2 else 'It'} ends closer to the word it read than it started: "
-                          "context has moved it."]
+            return [said, f"{'Each' if len(focus) == 2 else 'It'} ends closer to the word it read than it started."]
         if any(closer):
             return [said, "Only one of them ends closer to the word it read than it started."]
         return [said, "Neither ends closer to the word it read than it started: the move comes from elsewhere."

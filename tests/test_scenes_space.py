@@ -190,7 +190,7 @@ def test_captions_count_what_the_numbers_and_the_lexicon_show(run, trace):
     assert said in text
     # over the whole vocabulary
     agree = sum(sum(gender[words[j]] == gender[words[n]] for j in top_cosines(W, n, nouns)) > K / 2 for n in nouns)
-    assert f"for {agree} of the {len(nouns)} English nouns" in text
+    assert f"for {agree} of the {len(nouns)} nouns, most of the nearest share the French gender" in text
     # the share of variance, as shown
     shown = next(v["shown"] for v in run.manifest.to_dict()["values"]
                  if v.get("derived") == "variance_pct" and v["tensor"] == W_E)
@@ -205,6 +205,14 @@ def test_captions_count_what_the_numbers_and_the_lexicon_show(run, trace):
         row = pattern[q].astype(np.float64).copy()
         row[q] = -1
         assert f"(word {q + 1}) reads \u201c{tokens[int(row.argmax())]}\u201d" in text
+
+
+def test_every_caption_fits_on_two_lines(run):
+    """The stage ends above a two-line caption: a third line would run into the picture."""
+    from scenes.kit.components import caption
+
+    long = [t for t in captions(run) if len(caption(t)) > 2]
+    assert not long, long
 
 
 def test_the_gender_caption_follows_the_numbers(traces, trace):
@@ -245,3 +253,4 @@ def test_sentences_without_a_noun(sentence, studied, followed):
     assert [scene.words[p] for p, _ in scene.studies] == [studied]
     assert {scene.words[p] for p in scene.focus} == {followed}
     assert any(c.startswith(f"Of the {K} words nearest \u201c{studied}\u201d") for c in captions(scene))
+    test_every_caption_fits_on_two_lines(scene)

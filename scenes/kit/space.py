@@ -5,7 +5,7 @@ What a word is (noun, adjective …) and, for a noun, its French gender come fro
 puts a number on screen: the numbers (coordinates, cosines, distances, the share of variance kept) are
 `derived` records, drawn with `components.number`.
 
-- `word_class(word)`, `french_noun(word)` ("le chat", "la pomme"), `CLASSES` — the lexicon's view.
+- `word_class(word)`, `french_noun(word)` (its French, its gender), `CLASSES` — the lexicon's view.
 - `nearest(vectors, i, candidates, k)` — the rows nearest row i by cosine, in all dimensions.
 - `WordPlane(points, width, height)` — axes (a faint grid, no numbers) fitted around the points with
   one scale on both axes, so a distance on screen means the same in every direction; `c2p`, `dots`,
@@ -36,17 +36,25 @@ ONE_OF_CLASS = {"noun": "a noun", "adjective": "an adjective", "verb": "a verb",
                 "determiner": "a determiner", "other": "one of the other words"}
 
 
+@dataclass(frozen=True)
+class FrenchNoun:
+    text: str  # the English word's French, with its article: "la pomme", "les chats"
+    gender: str  # "m" or "f"
+    singular: str  # the singular with its article, which shows the gender: "le chat" (for "cats" too)
+
+
 @lru_cache(maxsize=1)
-def _lexicon() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    """English word → class, and English noun → (French noun with its article, gender), from the grammar."""
+def _lexicon() -> tuple[dict[str, str], dict[str, FrenchNoun]]:
+    """English word → class, and English noun → its French, from the grammar."""
     from model import corpus
 
     classes: dict[str, str] = {}
-    nouns: dict[str, tuple[str, str]] = {}
+    nouns: dict[str, FrenchNoun] = {}
     for n in corpus.NOUNS:
-        nouns[n.en] = (("le " if n.gender == "m" else "la ") + n.fr, n.gender)
+        singular = ("le " if n.gender == "m" else "la ") + n.fr
+        nouns[n.en] = FrenchNoun(singular, n.gender, singular)
         if n.plural:
-            nouns[n.en_pl] = ("les " + n.fr_pl, n.gender)
+            nouns[n.en_pl] = FrenchNoun("les " + n.fr_pl, n.gender, singular)
     groups = [
         ("noun", nouns),
         ("adjective", [a.en for a in corpus.ADJECTIVES]),
@@ -65,9 +73,8 @@ def word_class(word: str) -> str:
     return _lexicon()[0].get(word, "other")
 
 
-def french_noun(word: str) -> tuple[str, str] | None:
-    """An English noun's French, with the article that shows its gender ("la pomme", "les chats"), and the
-    gender ("m" or "f"); None for a word that is not a noun of the grammar."""
+def french_noun(word: str) -> FrenchNoun | None:
+    """An English noun's French and its gender; None for a word that is not a noun of the grammar."""
     return _lexicon()[1].get(word)
 
 
