@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Circle, GrowArrow, Transform, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Circle, Create, DashedLine, GrowArrow, Transform, VGroup
 
 from model.tokenizer import UNK
 
@@ -35,7 +35,7 @@ from scenes.kit.space import (
     box_of,
     class_legend,
     french_noun,
-    halo,
+    backed,
     nearest,
     place_labels,
     placed_group,
@@ -71,6 +71,12 @@ def share_phrase(n: int, k: int, kind: str, too: str = "") -> str:
     return f"{'only ' if n <= k / 2 else ''}{n} are {PLURAL_CLASS[kind]}{too}"
 
 
+def share_line(before: str, kept, after: str) -> VGroup:
+    """A line with a share of variance in it: "PC1 · PC2 keep 34 % of …" (`kept`: its derived record)."""
+    return VGroup(label(before, 22, palette.TEXT), number(kept, 26, palette.HIGHLIGHT),
+                  label(after, 22, palette.TEXT)).arrange(RIGHT, buff=0.12)
+
+
 class EmbeddingSpace(ReelScene):
     name = "embedding_space"
     summary = "words as arrows in the embedding space: near words, and how the encoder's context moves them"
@@ -96,26 +102,28 @@ class EmbeddingSpace(ReelScene):
         self.positions = [p for p, w in enumerate(self.words) if w in english or w == UNK]
         self.basis = fit_basis(BASIS, self.needs[0], t, W_E, self.en_ids, scale=self.scale)
         self.dot_xy = self.basis.project(self.scale * t[W_E][self.en_ids].astype(np.float64))
-        self.xy = {name: self.basis.project(t[name][self.positions].astype(np.float64)) for name in (EMBED, INPUT, OUT)}
+        # where each arrow points: the word's embedding (as the encoder scales it), + its position, the output
+        self.xy = {name: self.basis.project(t[name][self.positions]) for name in (EMBED, INPUT, OUT)}
         self.studies = self.choose_studies()
         self.focus = self.choose_focus()
+        self.trails: list = []  # the followed arrows' paths so far (pairs of points): labels keep off them
         self.last = t.config["n_layers"]["encoder"] - 1
         self.attn = f"encoder.blocks.{self.last}.self_attn"
         self.attn_head = sharpest_head(t, self.attn)
 
     def choose_studies(self) -> list[tuple[int, list[int]]]:
-        """The words whose neighbours the scene lists: (position, candidate rows). A noun of the sentence
-        among the nouns (the one whose neighbours agree most on French gender), and a word of another
-        class among all words (the one whose neighbours share its class most)."""
-        nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
+        """The words whose neighbours the scene lists, as (position, the rows it is compared with): a noun of
+        the sentence among the vocabulary's nouns (the one whose neighbours agree most on French gender),
+        then a word of another kind among all English words (the one whose neighbours share its kind most)."""
+        self.nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
         studies = []
         sentence_nouns = [p for p in self.positions if french_noun(self.words[p])]
-        if sentence_nouns and len(nouns) > K:
-            studies.append((max(sentence_nouns, key=lambda p: (self.gender_agreement(self.row(p), nouns), -p)), nouns))
+        if sentence_nouns and len(self.nouns) > K:
+            best = max(sentence_nouns, key=lambda p: (self.gender_agreement(self.row(p)), -p))
+            studies.append((best, self.nouns))
         others = [p for p in self.positions if word_class(self.words[p]) not in ("noun", "other")]
         if others or not studies:
-            pool = others or self.positions[:1]
-            best = max(pool, key=lambda p: (self.class_agreement(self.row(p)), -p))
+            best = max(others or self.positions[:1], key=lambda p: (self.class_agreement(self.row(p)), -p))
             studies.append((best, self.en_ids))
         return studies
 
@@ -137,11 +145,13 @@ class EmbeddingSpace(ReelScene):
     def neighbours_of(self, i: int, candidates: list[int]) -> list[tuple[int, float]]:
         return nearest(self.trace[W_E], i, candidates, K)
 
-    def gender_agreement(self, i: int, nouns: list[int]) -> int:
+    def gender_agreement(self, i: int) -> int:
+        """How many of noun i's nearest nouns share its French gender."""
         gender = french_noun(self.vocab[i]).gender
-        return sum(french_noun(self.vocab[j]).gender == gender for j, _ in self.neighbours_of(i, nouns))
+        return sum(french_noun(self.vocab[j]).gender == gender for j, _ in self.neighbours_of(i, self.nouns))
 
     def class_agreement(self, i: int) -> int:
+        """How many of word i's nearest words are of its kind."""
         kind = word_class(self.vocab[i])
         return sum(word_class(self.vocab[j]) == kind for j, _ in self.neighbours_of(i, self.en_ids))
 
@@ -158,13 +168,13 @@ class EmbeddingSpace(ReelScene):
             vector = self.fit_folding(
                 lambda rows, cols: MatrixView(view, "x", palette.ENCODER, row_labels=[token(word, palette.ENCODER)],
                                               max_cols=cols, where=f"its embedding \u00d7 \u221a{self.d}"),
-                1, self.d, center=1.55 * UP)
+                1, self.d, center=1.9 * UP)
             lines = VGroup()
             for a in range(2):
                 shown = projection(self.basis, self.trace, EMBED, p, a)
                 lines.add(VGroup(formula(rf"(x - \bar{{x}}) \cdot u_{{{a + 1}}} =", 40),
                                  number(shown, 36, palette.TEXT)).arrange(RIGHT, buff=0.25))
-            lines.arrange(DOWN, buff=0.3, aligned_edge=LEFT).move_to(0.15 * DOWN)
+            lines.arrange(DOWN, buff=0.3, aligned_edge=LEFT).move_to(0.25 * UP)
             note = VGroup(
                 VGroup(formula(r"u_1,\ u_2:", 30, palette.MUTED),
                        label(f"the two principal axes of the {len(self.en_ids)} English rows of", 24),
@@ -172,7 +182,7 @@ class EmbeddingSpace(ReelScene):
                 VGroup(formula(r"\bar{x}:", 30, palette.MUTED),
                        label("their mean, the average English word", 24)).arrange(RIGHT, buff=0.14),
             ).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
-            self.fit(note, center=1.75 * DOWN)
+            self.fit(note, center=1.4 * DOWN)
             self.play(Appear(vector), run_time=self.timing.build)
             self.say(f"The encoder reads {quote(word)} as {self.d} numbers: its embedding row, times {self.scale:g}.")
             self.play(Appear(lines), run_time=self.timing.build)
@@ -197,8 +207,7 @@ class EmbeddingSpace(ReelScene):
             self.dots = VGroup(*by_class.values())  # inside the picture, so that animating them keeps it whole
             legend = class_legend(present)
             kept = kept_share(self.basis, self.trace, W_E, self.en_ids)
-            share = VGroup(label("PC1 \u00b7 PC2 keep", 24, palette.TEXT), number(kept, 28, palette.HIGHLIGHT),
-                           label("% of the variance of the English rows", 24, palette.TEXT)).arrange(RIGHT, buff=0.12)
+            share = share_line("PC1 \u00b7 PC2 keep", kept, "% of the variance of the English rows")
             panel = VGroup(legend, share).arrange(DOWN, buff=0.3, aligned_edge=LEFT)
             self.fit(panel, max_width=PANEL_WIDTH)
             panel.move_to([PANEL_LEFT, PANEL_TOP, 0], aligned_edge=UP + LEFT)
@@ -214,7 +223,8 @@ class EmbeddingSpace(ReelScene):
             self.say(f"These two axes keep {kept.shown} percent of how the words differ; the rest is flattened away.")
             # the sentence's words: arrows from the centre (the mean of the English rows)
             self.arrows = [plane.arrow(xy) for xy in self.xy[EMBED]]
-            sentence = wrapped_words([token(w, palette.ENCODER, 26) for w in self.words], PANEL_WIDTH, buff=0.2)
+            sentence_tokens = [token(w, palette.ENCODER, 26) for w in self.words]
+            sentence = wrapped_words(sentence_tokens, PANEL_WIDTH, buff=0.2)
             sentence.move_to([PANEL_LEFT, self.panel_bottom - 0.6, 0], aligned_edge=UP + LEFT)
             self.play(Appear(sentence), *(GrowArrow(a) for a in self.arrows), run_time=self.timing.build)
             first: dict[str, int] = {}
@@ -226,6 +236,8 @@ class EmbeddingSpace(ReelScene):
             counts = Counter(self.words[p] for p in self.positions)
             repeated = [w for w in first if counts[w] > 1]
             if repeated:
+                same = [tok for tok, w in zip(sentence_tokens, self.words) if w == repeated[0]]
+                self.play(*(tok.animate.set_color(palette.HIGHLIGHT) for tok in same), run_time=self.timing.fast)
                 self.say(f"{quote(repeated[0])} comes {self.times(counts[repeated[0]])}, but one word has one row: "
                          "one arrow.")
             self.play(Vanish(sentence), run_time=self.timing.fast)
@@ -240,9 +252,9 @@ class EmbeddingSpace(ReelScene):
         arrows, of the axes' names and of `avoid` (boxes)."""
         tips = [self.plane.c2p(xy) for xy in self.xy[stage]]
         origin = self.plane.c2p((0, 0))
-        labels = [(halo(token(text, color, size)), tips[k], tips[k] - origin) for k, text in items]
+        labels = [(backed(token(text, color, size)), tips[k], tips[k] - origin) for k, text in items]
         return place_labels(labels, LABEL_BOUNDS, obstacles=[*map(box_of, self.plane.names), *avoid],
-                            segments=[(origin, tip) for tip in tips], points=tips)
+                            segments=[*((origin, tip) for tip in tips), *self.trails], points=tips)
 
     def neighbours(self) -> None:
         with self.beat("nearest words", poster=True):
@@ -258,7 +270,7 @@ class EmbeddingSpace(ReelScene):
         table of their cosines with it (for a noun among nouns, with each one's French)."""
         i, word, k = self.row(p), self.words[p], self.index_of(p)
         near = self.neighbours_of(i, candidates)
-        nouns = candidates is not self.en_ids
+        nouns = candidates == self.nouns
         self.turn(*(Vanish(m) for m in clear), self.dots.animate.set_opacity(0.6),
                   *(a.animate.set_opacity(1.0 if self.words[self.positions[j]] == word else DIM)
                     for j, a in enumerate(self.arrows)))
@@ -267,7 +279,7 @@ class EmbeddingSpace(ReelScene):
         own = self.arrow_labels([(k, word)], EMBED, size=26, color=palette.HIGHLIGHT,
                                 avoid=[(x - RING, y - RING, x + RING, y + RING) for x, y, _ in rings_at])
         tip = self.plane.c2p(self.xy[EMBED][k])
-        items = [(halo(token(self.vocab[j], self.class_color(j), 22)), self.dot_of[j].get_center(),
+        items = [(backed(token(self.vocab[j], self.class_color(j), 22)), self.dot_of[j].get_center(),
                   self.dot_of[j].get_center() - tip) for j, _ in near]
         named_dots = place_labels(items, LABEL_BOUNDS, obstacles=[*map(box_of, self.plane.names),
                                                                   *(box_of(q.label) for q in own if q)],
@@ -336,9 +348,8 @@ class EmbeddingSpace(ReelScene):
 
     def gender_sentences(self) -> list[str]:
         """Over every noun of the vocabulary: for how many do most of their nearest nouns share their French gender."""
-        nouns = [i for i in self.en_ids if french_noun(self.vocab[i])]
-        agree = sum(self.gender_agreement(i, nouns) > K / 2 for i in nouns)
-        n = len(nouns)
+        agree = sum(self.gender_agreement(i) > K / 2 for i in self.nouns)
+        n = len(self.nouns)
         if agree > n / 2:
             said = f"Across the vocabulary, for {agree} of the {n} nouns, most of the nearest share the French gender"
             return [said + (": English learned what French needs." if agree >= 0.75 * n else ".")]
@@ -346,11 +357,18 @@ class EmbeddingSpace(ReelScene):
                 "French gender nearest: gender does not gather them."]
 
     # ------------------------------------------------------------------ context
-    def glide(self, stage: str, opacities: list[float], ks: list[int]) -> None:
-        """Every arrow glides to its place at `stage`; the followed ones (`ks`) in the highlight colour."""
+    def glide(self, start: str, stage: str, opacities: list[float], ks: list[int]) -> VGroup:
+        """Every arrow glides from its place at `start` to its place at `stage`, the followed ones (`ks`) in the
+        highlight colour, each leaving a dashed trail from tip to tip. Returns the trails."""
         targets = [self.plane.arrow(xy, color=palette.HIGHLIGHT if k in ks else palette.ENCODER).set_opacity(o)
                    for k, (xy, o) in enumerate(zip(self.xy[stage], opacities))]
-        self.play(*(Transform(a, b) for a, b in zip(self.arrows, targets)), run_time=self.timing.move * 2)
+        ends = [(self.plane.c2p(self.xy[start][k]), self.plane.c2p(self.xy[stage][k])) for k in ks]
+        self.trails += ends
+        trails = VGroup(*(DashedLine(a, b, color=palette.HIGHLIGHT, stroke_width=2, dash_length=0.06).set_opacity(0.7)
+                          for a, b in ends))
+        self.play(*(Transform(a, b) for a, b in zip(self.arrows, targets)), *(Create(t) for t in trails),
+                  run_time=self.timing.move * 2)
+        return trails
 
     def context(self) -> None:
         with self.beat("context"):
@@ -367,9 +385,7 @@ class EmbeddingSpace(ReelScene):
             self.show_heading("Context moves the arrows")
             # how much of the outputs' spread the axes keep (one word alone has no spread to keep)
             kept = kept_share(self.basis, self.trace, OUT, self.positions) if len(self.positions) > 1 else None
-            share = VGroup(label("and", 24, palette.TEXT), number(kept, 28, palette.HIGHLIGHT),
-                           label("% of the variance of the encoder's outputs", 24, palette.TEXT)) if kept else VGroup()
-            share.arrange(RIGHT, buff=0.12)
+            share = share_line("and", kept, "% of the variance of the encoder's outputs") if kept else VGroup()
             self.fit(share, max_width=PANEL_WIDTH)
             share.move_to([PANEL_LEFT, self.share.get_bottom()[1] - 0.15, 0], aligned_edge=UP + LEFT)
             labels = placed_group(self.arrow_labels([(ks[0], self.words[focus[0]])], EMBED, color=palette.HIGHLIGHT))
@@ -379,7 +395,8 @@ class EmbeddingSpace(ReelScene):
                            for what, shown in self.distance_rows(focus)], right={1})
             block = VGroup(title, steps).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
             self.fit(block, max_width=PANEL_WIDTH)
-            block.move_to([PANEL_LEFT, (share if kept else self.share).get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
+            above = share if kept else self.share
+            block.move_to([PANEL_LEFT, above.get_bottom()[1] - 0.45, 0], aligned_edge=UP + LEFT)
             self.play(Appear(labels), Appear(title), Appear(steps[0]), run_time=self.timing.fast)
             if len(focus) == 2:
                 many = sum(self.words[p] == self.words[focus[0]] for p in self.positions) > 2
@@ -388,9 +405,10 @@ class EmbeddingSpace(ReelScene):
             else:
                 which = ", the word the encoder moves furthest" if len(self.positions) > 1 else ""
                 self.say(f"Follow {quote(self.words[focus[0]])}{which}.", pause=self.timing.fast)
-            for n, (stage, say) in enumerate(((INPUT, self.position_sentence), (OUT, self.encoder_sentence)), 1):
+            for n, (start, stage, say) in enumerate(((EMBED, INPUT, self.position_sentence),
+                                                     (INPUT, OUT, self.encoder_sentence)), 1):
                 self.play(Vanish(labels), run_time=self.timing.fast)
-                self.glide(stage, opacities, ks)
+                self.glide(start, stage, opacities, ks)
                 names = [self.focus_name(p) for p in focus]
                 labels = placed_group(self.arrow_labels(list(zip(ks, names)), stage, color=palette.HIGHLIGHT))
                 self.play(Appear(labels), Appear(steps[n]), run_time=self.timing.fast)

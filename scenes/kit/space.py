@@ -11,7 +11,8 @@ puts a number on screen: the numbers (coordinates, cosines, distances, the share
   one scale on both axes, so a distance on screen means the same in every direction; `c2p`, `dots`,
   `arrow`.
 - `place_labels(items, bounds, obstacles, segments)` — labels beside their points, never on each other,
-  on the obstacles or across the segments (arrows), with a leader line where one stands off.
+  on the obstacles or across the segments (arrows), with a leader line where one stands off; `backed(text)`
+  puts a label on a patch of background.
 - `class_legend(classes)` — a dot and a name for each class drawn.
 - `table(rows, right)` — texts in columns on common baselines, numbers right-aligned.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Arrow, Dot, Line, NumberPlane, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, BackgroundRectangle, Dot, Line, NumberPlane, VGroup
 
 from . import palette
 from .components import label
@@ -128,10 +129,11 @@ class WordPlane(VGroup):
                      max_tip_length_to_length_ratio=0.5, max_stroke_width_to_length_ratio=40)
 
 
-def halo(mob, width: float = 5.0):
-    """A dark outline behind text, so a label stays legible over dots and grid lines."""
-    mob.set_stroke(palette.BACKGROUND, width=width, background=True)
-    return mob
+def backed(mob, pad: float = 0.05, opacity: float = 0.85) -> VGroup:
+    """Text on a patch of the background, so a label over dots and grid lines reads cleanly (nothing shows
+    through it in pieces). The label's box is the patch's."""
+    patch = BackgroundRectangle(mob, color=palette.BACKGROUND, fill_opacity=opacity, buff=pad, stroke_width=0)
+    return VGroup(patch, mob)
 
 
 def class_legend(classes, size: float = SMALL, columns: int = 3) -> VGroup:
