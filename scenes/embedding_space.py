@@ -498,7 +498,8 @@ class EmbeddingSpace(ReelScene):
             rows.append([who, entry(pattern, p, key, 2),
                          number(cosine(slot, self.trace, INPUT, p, key), 24, palette.TEXT), label("\u2192", 24),
                          number(cosine(slot, self.trace, OUT, p, key), 24, palette.TEXT)])
-        title = label(f"the other word each reads most: encoder layer {self.last} \u00b7 head {self.attn_head}", 22)
+        each = "each reads" if len(focus) > 1 else "it reads"
+        title = label(f"the other word {each} most: encoder layer {self.last} \u00b7 head {self.attn_head}", 22)
         block = VGroup(title, table(rows, right={1, 2, 4}, buff=0.3)).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
         return self.fit(block, max_width=PANEL_WIDTH)
 
