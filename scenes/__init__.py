@@ -14,7 +14,7 @@ from pathlib import Path
 CATALOGUE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the map", ("overview",)),
     ("encoder", ("tokens", "positional_encoding", "qkv", "attention_scores", "softmax", "weighted_values",
-                 "multi_head", "add_norm", "feed_forward", "encoder_stack")),
+                 "multi_head", "add_norm", "feed_forward", "encoder_stack", "embedding_space")),
     ("decoder", ("decoder_input", "masked_attention", "cross_attention", "output_softmax", "decoding")),
     ("the families", ("bert_gpt",)),
 )

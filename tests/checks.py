@@ -19,6 +19,50 @@ DERIVED = {
     "spread": (1, lambda a, i: a[i].astype(np.float64).max() - a[i].astype(np.float64).min()),
 }
 
+# Measures in the space of a 2-D tensor's rows (cosine, distance, projection, variance kept), recomputed
+# from the record's parameters with NumPy alone, and not as the kit computes them (a basis from the
+# eigenvectors of the scatter matrix, not an SVD): operation → (how many indices the record has, fewer than
+# the tensor's two; the value from (trace, tensor, index, record, the manifest's bases)).
+def _float_row(arr: np.ndarray, index) -> np.ndarray:
+    return np.asarray(arr[tuple(index)], dtype=np.float64)
+
+
+def basis_axes(trace, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(origin, axes [k, d]) of a manifest basis: the principal axes of scale × tensor[rows]."""
+    assert spec["center"] is True and spec["sign"] == "largest component positive", spec
+    points = float(spec["scale"]) * np.asarray(trace[spec["tensor"]], dtype=np.float64)[spec["rows"]]
+    origin = points.mean(axis=0)
+    centred = points - origin
+    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
+    axes = vectors[:, np.argsort(eigenvalues)[::-1][: spec["k"]]].T
+    return origin, np.array([a if a[np.abs(a).argmax()] > 0 else -a for a in axes])
+
+
+def _cosine(trace, arr, index, v, bases):
+    a, b = _float_row(arr, index), _float_row(arr, v["with"])
+    return np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b))
+
+
+def _distance(trace, arr, index, v, bases):
+    other = trace[v["with_tensor"]] if "with_tensor" in v else arr
+    return np.sqrt(np.sum((_float_row(arr, index) - _float_row(other, v["with"])) ** 2))
+
+
+def _project(trace, arr, index, v, bases):
+    origin, axes = basis_axes(trace, bases[v["basis"]])
+    return np.dot(_float_row(arr, index) - origin, axes[v["axis"]])
+
+
+def _variance_pct(trace, arr, index, v, bases):
+    _, axes = basis_axes(trace, bases[v["basis"]])
+    rows = np.asarray(arr, dtype=np.float64)[v["rows"] if "rows" in v else slice(None)]
+    centred = rows - rows.mean(axis=0)
+    return 100 * np.sum((centred @ axes.T) ** 2) / np.trace(centred.T @ centred)
+
+
+MEASURES = {"cosine": (1, _cosine), "distance": (1, _distance), "project": (1, _project),
+            "variance_pct": (2, _variance_pct)}
+
 
 def shown_decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
@@ -60,6 +104,18 @@ def check_manifest(manifest: dict, traces: dict, min_values: int = 1) -> None:
         assert name in trace, f"{name} is not in the {model} trace"
         arr = trace[name]
         op = v.get("derived")
+        if op in MEASURES:  # a measure between rows, or along a basis the manifest defines
+            fewer, measure = MEASURES[op]
+            assert arr.ndim == 2 and len(index) == arr.ndim - fewer, (v, arr.shape)
+            assert all(0 <= i < n for i, n in zip(index, arr.shape)), (v, arr.shape)
+            if "basis" in v:
+                spec = manifest.get("bases", {}).get(v["basis"])
+                assert spec is not None and spec["trace"] == model, f"the basis is not defined for this trace: {v}"
+            assert re.fullmatch(rf"{MINUS}?\d+(\.\d+)?", text), f"not a number as shown: {v}"
+            value = measure(trace, arr, index, v, manifest.get("bases", {}))
+            if not shown_matches(text, value):
+                wrong.append(f"{op}({name}{list(index)}): shown {text}, computed {float(value)!r}")
+            continue
         if op is not None:  # a value computed from the tensor: the record names its source and the operation
             assert op in DERIVED, f"unknown derived operation: {v}"
             fewer, compute = DERIVED[op]

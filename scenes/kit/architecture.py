@@ -53,6 +53,7 @@ SCENE_PARTS: dict[str, str] = {
     "add_norm": "add_norm",
     "feed_forward": "feed_forward",
     "encoder_stack": "encoder",
+    "embedding_space": "embedding",
     "decoder_input": "decoder_input",
     "masked_attention": "masked_attention",
     "cross_attention": "cross_attention",

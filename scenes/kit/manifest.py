@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.files import atomic_write
@@ -39,14 +39,22 @@ class Shown:
     tensor: str
     index: tuple[int, ...]
     shown: str
-    derived: str | None = None  # None: tensor[index] itself; else an operation of `scenes.kit.derived.OPS` on it
+    derived: str | None = None  # None: tensor[index] itself; else an operation of `scenes.kit.derived` on it
+    params: tuple[tuple[str, object], ...] = ()  # the operation's parameters, e.g. (("with", (3,)),): extra keys
+    basis: object = field(default=None, compare=False, repr=False)  # a `derived.Basis` the operation names
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def record(v: Shown) -> dict:
-    """One manifest entry; a derived value adds `"derived": OP` (its source is still `tensor`, `index`)."""
+    """One manifest entry; a derived value adds `"derived": OP` and the operation's parameters (its source
+    is still `tensor`, `index`)."""
     out = {"trace": v.trace, "tensor": v.tensor, "index": list(v.index), "shown": v.shown}
     if v.derived is not None:
         out["derived"] = v.derived
+        out.update({k: _plain(x) for k, x in v.params})
     return out
 
 
@@ -55,8 +63,13 @@ class ValuesManifest:
         self.scene = scene
         self.traces = traces  # trace name → file name beside the manifest
         self._values: dict[Shown, None] = {}
+        self.bases: dict[str, dict] = {}  # name → definition, for derived values measured along a basis
 
     def add(self, shown: Shown) -> None:
+        if shown.basis is not None:  # the basis a projection names is defined once, beside the values
+            spec = shown.basis.record()
+            if self.bases.setdefault(shown.basis.name, spec) != spec:
+                raise ValueError(f"two different bases are both named {shown.basis.name!r}")
         self._values[shown] = None
 
     def __len__(self) -> int:
@@ -66,11 +79,14 @@ class ValuesManifest:
         return iter(self._values)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "scene": self.scene,
             "traces": dict(self.traces),
             "values": [record(v) for v in self._values],
         }
+        if self.bases:
+            out["bases"] = dict(self.bases)
+        return out
 
     def save(self, path: str | Path) -> None:
         with atomic_write(path, "w") as f:

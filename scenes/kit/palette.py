@@ -30,3 +30,13 @@ def value_to_color(value: float, scale: float) -> ManimColor:
     """3Blue1Brown's idea: a matrix reads as a picture before anyone reads its digits."""
     t = float(np.clip(abs(value) / scale, 0.0, 1.0)) if scale > 0 else 0.0
     return interpolate_color(NEUTRAL, POSITIVE if value >= 0 else NEGATIVE, 0.25 + 0.75 * t ** 0.7)
+
+# word classes, where words are points (embedding_space): one colour each, none a role's
+WORD_CLASSES = {
+    "noun": ManimColor("#E9B44C"),
+    "adjective": ManimColor("#9BC53D"),
+    "verb": ManimColor("#C77DFF"),
+    "preposition": ManimColor("#F28482"),
+    "determiner": ManimColor("#F3EFE0"),
+    "other": ManimColor("#6E7681"),
+}

@@ -25,6 +25,21 @@ def model_words(model: str) -> tuple[str, ...]:
     return tuple(Tokenizer.load(vocabulary_path(model)).itos)
 
 
+@lru_cache(maxsize=8)
+def language_words(model: str, language: str) -> tuple[str, ...]:
+    """The words of one language ("en", "fr") in `model`'s vocabulary, as its shipped file marks them."""
+    from model import vocabulary_path
+    from model.tokenizer import Tokenizer
+
+    return tuple(Tokenizer.load(vocabulary_path(model)).words_of(language))
+
+
+def language_ids(trace, language: str) -> list[int]:
+    """The vocabulary ids of one language's words (e.g. the English rows of W_E), checked against the trace."""
+    ids = {w: i for i, w in enumerate(vocabulary(trace))}
+    return sorted(ids[w] for w in language_words(trace.model, language))
+
+
 def vocabulary(trace) -> list[str]:
     """The word of every vocabulary id of the trace's model, checked against the trace."""
     words = model_words(trace.model)
