@@ -45,38 +45,31 @@ class FrenchNoun:
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> tuple[dict[str, str], dict[str, FrenchNoun]]:
-    """English word → class, and English noun → its French, from the grammar."""
+def _french_nouns() -> dict[str, FrenchNoun]:
+    """English noun (singular and plural) → its French, with the article that shows its gender, from the grammar."""
     from model import corpus
 
-    classes: dict[str, str] = {}
     nouns: dict[str, FrenchNoun] = {}
     for n in corpus.NOUNS:
         singular = ("le " if n.gender == "m" else "la ") + n.fr
         nouns[n.en] = FrenchNoun(singular, n.gender, singular)
         if n.plural:
             nouns[n.en_pl] = FrenchNoun("les " + n.fr_pl, n.gender, singular)
-    groups = [
-        ("noun", nouns),
-        ("adjective", [a.en for a in corpus.ADJECTIVES]),
-        ("verb", [form.split()[0] for v in corpus.VERBS for form in v.en]),  # "looks at": "looks" is the verb
-        ("preposition", [w for p in corpus.PREPOSITIONS for w in p.split()]),
-        ("determiner", list(corpus.DETERMINERS) + ["an"]),
-    ]
-    for name, words in groups:
-        for w in words:
-            classes.setdefault(w, name)
-    return classes, nouns
+    return nouns
 
 
 def word_class(word: str) -> str:
-    """The class of an English word in the grammar; "other" for the rest (and, not, the particle of "looks at" …)."""
-    return _lexicon()[0].get(word, "other")
+    """The class a dot is coloured by: the grammar's class of an English word (`model.words`), one of CLASSES;
+    "other" for the rest (auxiliaries, pronouns, conjunctions, adverbs, and words outside the grammar)."""
+    from model.words import word_class as grammar_class
+
+    found = grammar_class(word)
+    return found if found in CLASSES else "other"
 
 
 def french_noun(word: str) -> FrenchNoun | None:
     """An English noun's French and its gender; None for a word that is not a noun of the grammar."""
-    return _lexicon()[1].get(word)
+    return _french_nouns().get(word)
 
 
 def nearest(vectors: np.ndarray, i: int, candidates, k: int) -> list[tuple[int, float]]:
