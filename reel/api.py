@@ -90,7 +90,7 @@ def render_scene(name: str, sentence: str | None = None, **kwargs) -> Clip:
     """Render one scene on `sentence` (default: the model's default sentence) into `out` (default `media/`).
 
     Keyword arguments: `target` (the French the decoder reads), `quality` ("low", "medium", "high",
-    "production", "4k"), `fps`, `out`, `still` (None: a video; "": the poster frame; a beat's name),
+    "production", "4k"), `fps`, `out`, `still` (None: a video; True: the poster frame; a beat's name),
     `format` ("mp4", "webm", "gif", "png"), `transparent`, `slides` ("html", "pptx"), `voice` ("flite",
     "espeak", … or None: silent), `captions`, `force`, `allow_unknown`, `log`, and the options the
     scene declares (`layer=1`, `head=0`). Returns the paths it wrote."""

@@ -115,7 +115,12 @@ class Settings:
 
 
 def output_settings(still: str | None, fmt: str | None, transparent: bool, slides: str | None) -> tuple:
-    """(still, format, transparent, slides) as the user may combine --still, --format, --transparent and --slides."""
+    """(still, format, transparent, slides) as the user may combine --still, --format, --transparent and --slides.
+    `still`: None (a video), "" or True (the poster frame), or a beat's name."""
+    if still is True:
+        still = ""
+    elif still is False:
+        still = None
     if slides and (fmt or transparent or still is not None):
         raise InputError("--slides makes a deck of H.264 clips: it takes no --format, --transparent or --still")
     if slides not in (None, "html", "pptx"):
