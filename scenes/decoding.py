@@ -18,7 +18,7 @@ from scenes.kit import layout, palette
 from scenes.kit.animations import Appear, CrossFade, Vanish
 from scenes.kit.base import ReelScene
 from scenes.kit.choose import quote, sharpest_head
-from scenes.kit.components import AttentionGrid, label, plain_text, token, words_row, wrapped_words
+from scenes.kit.components import AttentionGrid, label, plain_text, token, wrapped_words
 from scenes.kit.glyphs import baseline, set_baseline
 from scenes.kit.options import Head, Layer
 from scenes.kit.vocab import ProbBars, key_labels, top_k, vocabulary
@@ -207,9 +207,12 @@ class Decoding(ReelScene):
             self.play(*gone, run_time=self.timing.fast)
             self._caption_ended()
             self.show_heading("The translation")
-            english = words_row([token(w, palette.ENCODER, 34) for w in self.src if w != "<eos>"], buff=0.3)
-            out = words_row([token(w, palette.DECODER, 40) for w in self.tgt[1:]], buff=0.35)
-            both = VGroup(english, out).arrange(DOWN, buff=0.8)
+            # a long sentence wraps onto more lines rather than shrinking into small print
+            english = wrapped_words([token(w, palette.ENCODER, 34) for w in self.src if w != "<eos>"],
+                                    layout.SAFE_WIDTH - 0.4, buff=0.3)
+            out = wrapped_words([token(w, palette.DECODER, 40) for w in self.tgt[1:]], layout.SAFE_WIDTH - 0.4,
+                                buff=0.35)
+            both = VGroup(english, out).arrange(DOWN, buff=0.8, aligned_edge=LEFT)
             self.fit(both, layout.STAGE_CENTER)
             self.play(Appear(english), run_time=self.timing.fast)
             self.play(Appear(out), run_time=self.timing.build)
