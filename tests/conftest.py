@@ -96,6 +96,8 @@ def without_torch():
         sys.modules.update(ours)
         if real is not None:
             sys.modules["torch"] = real
+        else:  # torch was not loaded before: the next import must load it, not find the stand-in
+            sys.modules.pop("torch", None)
 
 
 @pytest.fixture(scope="session")
