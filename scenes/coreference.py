@@ -35,8 +35,8 @@ from scenes.kit import layout, palette
 from scenes.kit.animations import Appear
 from scenes.kit.base import ReelScene
 from scenes.kit.choose import moving_head, quote
-from scenes.kit.components import AttentionGrid, fold_keeping, label, plain_text, token, words_row, wrapped_words
-from scenes.kit.encoding import LabelledNumbers, entry
+from scenes.kit.components import AttentionGrid, label, plain_text, token, words_row, wrapped_words
+from scenes.kit.encoding import LabelledNumbers, entry, fold_keeping
 from scenes.kit.glyphs import baseline, set_baseline
 from scenes.kit.options import Head, Layer
 from scenes.kit.vocab import ProbBars, vocabulary
@@ -624,8 +624,8 @@ class Coreference(ReelScene):
 
     def numbers(self, items: list) -> LabelledNumbers:
         """Words with a traced number under each: (word, colour, one-row view, column)."""
-        return LabelledNumbers([(token(w, color, 28), entry(values, 0, int(k), 2, 26)) for w, color, values, k in items],
-                               across=True, buff=0.4, row_height=0.5)
+        pairs = [(token(w, color, 28), entry(values, 0, int(k), 2, 26)) for w, color, values, k in items]
+        return LabelledNumbers(pairs, across=True, buff=0.4, row_height=0.5)
 
     def table(self, heads: list[VGroup], rows: list[list[VGroup]], gap: float = 0.8, height: float = 1.35) -> VGroup:
         """Cells in columns on common baselines, each column as wide as its widest cell; a header over every

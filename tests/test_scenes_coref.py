@@ -13,7 +13,8 @@ from model.coref import (COREFERENCE_PAIR, COREFERENCE_SENTENCE, KIND, choose_he
 from model.tracefile import Trace
 from scenes import scene_class
 from scenes.kit.choose import moving_head, quote
-from scenes.kit.components import caption, fold_keeping
+from scenes.kit.components import caption
+from scenes.kit.encoding import fold_keeping
 
 from .checks import check_manifest
 from .conftest import SENTENCES, without_torch
@@ -242,7 +243,8 @@ def test_captions_where_attention_lands_on_the_other_noun(real_pair):
     assert coref.verdict_sentence(pair) == (
         "\u201cIt\u201d did not weigh the noun it means most in both sentences, yet both pronouns are right: it is "
         "not this attention that picks the noun.")
-    assert coref.change_sentence(pair).startswith("Swapping \u201cheavy\u201d for \u201ctired\u201d moves this row most")
+    swap = "Swapping \u201cheavy\u201d for \u201ctired\u201d"
+    assert coref.change_sentence(pair).startswith(f"{swap} moves this row most")
 
 
 @pytest.mark.parametrize("name", list(SCENE_SENTENCES))

@@ -241,34 +241,6 @@ def _fold(n: int, limit: int) -> list[int | None]:
     return list(range(limit - 2)) + [None, n - 1]
 
 
-def fold_keeping(n: int, limit: int, keep) -> list[int | None]:
-    """Like the fold of every matrix (indices to show, None for ⋯), but the indices in `keep` always stay:
-    where `n` is more than `limit`, the others fill the room nearest the kept ones first. A long
-    sentence keeps its nouns, "it" and the adjective on screen wherever they stand.
-    (More than `limit` where the kept ones and their ⋯ alone need more: the layout then cannot fold further.)"""
-    if n <= limit:
-        return list(range(n))
-
-    def laid(shown: set[int]) -> list[int | None]:
-        out: list[int | None] = []
-        last = -1
-        for i in sorted(shown):
-            if i > last + 1:
-                out.append(None)
-            out.append(i)
-            last = i
-        if last < n - 1:
-            out.append(None)
-        return out
-
-    shown = {int(i) for i in keep if 0 <= i < n}
-    rest = sorted(set(range(n)) - shown, key=lambda i: (min((abs(i - k) for k in shown), default=i), i))
-    for i in rest:
-        if len(laid(shown | {i})) <= limit:
-            shown.add(i)
-    return laid(shown)
-
-
 def _dots(vertical: bool, size: float, color) -> VGroup:
     r = size / 900
     step = size / 160
@@ -429,7 +401,7 @@ class AttentionGrid(VGroup):
     (`numbers=True`). Cells blocked by `mask` stay dark and empty. Rows past `max_rows`
     and columns past `max_cols` fold into ellipses (the first ones, ⋯, the last), like
     `MatrixView`'s, so a long sentence folds instead of shrinking; `col_ids` shows exactly these
-    columns instead (None: ⋯), e.g. `fold_keeping`'s. `square(r, c)` takes indices of the full pattern
+    columns instead (None: ⋯), e.g. `encoding.fold_keeping`'s. `square(r, c)` takes indices of the full pattern
     and gives None for a folded cell.
     """
 
