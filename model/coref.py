@@ -139,6 +139,16 @@ def french_pronoun(french: str) -> str | None:
     return None
 
 
+def pronoun_row(tokens: Sequence[str]) -> int | None:
+    """The decoder row that writes the pronoun: the position of "qu'" after "parce" in a decoder's tokens
+    (<bos> included), whose row predicts the word after it; None where the French has no "parce qu'"."""
+    tokens = list(tokens)
+    for i in range(len(tokens) - 1):
+        if tokens[i : i + 2] == list(BECAUSE[1]):
+            return i + 1
+    return None
+
+
 def chosen_noun(c: Coreference, french: str) -> Noun | None:
     """The candidate a translation's pronoun points to, by its gender and number (the one it fits alone);
     None where the translation has no pronoun there or it fits both candidates or neither."""

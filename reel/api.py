@@ -186,9 +186,16 @@ def prepare(names: list[str], sentence: str | None, target: str | None, allow_un
     for name, cls in classes.items():  # every option checked before anything is written
         per_scene[name] = _clip.options_for(cls, given)
         resolve_options(cls, per_scene[name], traces[name])
-    first = traces[names[0]][classes[names[0]].needs[0]]
+    first = headline(traces[names[0]], classes[names[0]])
     log(f"sentence: {first.sentence}\n{'translation' if first.model == 'translator' else 'output'}: {first.output}")
     return traces, per_scene
+
+
+def headline(traces: dict, cls):
+    """The trace a run is announced by (the sentence and its translation): the scene's translator slot, which
+    reads the user's sentence as given, where it has one (coreference also reads a pair of its own); else its
+    first slot."""
+    return traces["translator"] if "translator" in traces else traces[cls.needs[0]]
 
 
 def _out_folder(out: str | Path) -> Path:

@@ -252,7 +252,7 @@ def plan_lecture(sentence: str | None, out: Path, names: list[str], settings, *,
     """Check the input, record the traces, and find which scenes must render (the others are cached).
     Writes nothing but the (empty) output folders."""
     from reel import clip
-    from reel.api import prepare
+    from reel.api import headline, prepare
     from scenes import scene_class
     from scenes.kit.options import resolve_options
 
@@ -274,7 +274,7 @@ def plan_lecture(sentence: str | None, out: Path, names: list[str], settings, *,
                 keys[name] = key
                 break
     jobs = [Job(f"{label}{n}", n, traces[n], per_scene[n], settings, str(clips)) for n in names if n not in keys]
-    first = traces[names[0]][classes[names[0]].needs[0]]
+    first = headline(traces[names[0]], classes[names[0]])
     return Plan(out, names, classes, [title_of(classes[n]) for n in names], settings, slides, first, keys, jobs)
 
 

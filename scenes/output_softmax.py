@@ -21,6 +21,7 @@ from scenes.kit.components import MatrixView, formula, label, plain_text, token
 from scenes.kit.vocab import ProbBars, predicted_columns, top_k, vocab_matrix, vocab_weights, vocabulary
 
 TOP = 5  # how many of the most probable words the bars show
+SURE = 10  # a row is sure of its word when it has more than half and this many times the next word's probability
 
 
 class OutputSoftmax(ReelScene):
@@ -175,11 +176,15 @@ class OutputSoftmax(ReelScene):
             self.clear_stage()
 
     def confidence(self) -> str:
-        top = self.probs.max(-1)
-        T = len(top)
-        sure = int((top > 0.9).sum())
+        """How many rows are sure: most of their probability on one word, ten times any other's. Trained with label
+        smoothing, a sure row keeps about a tenth for the other words (0.9, not 1.00): only a close second hesitates."""
+        T = len(self.probs)
+        sure = sum(bool(p[top[0]] > 0.5 and p[top[0]] >= SURE * p[top[1]]) for p, top in
+                   ((p, top_k(p, 2)) for p in self.probs))
         if sure == T:
-            return f"All {T} rows give almost all of their probability to one word: the model is sure of its translation."
+            return (f"All {T} rows give most of their probability to one word, far ahead of any other: "
+                    "the model is sure.")
         if sure == 0:
             return f"None of the {T} rows is sure of its word: this translation is a guess."
-        return f"{sure} of the {T} rows give almost all of their probability to one word; the others hesitate."
+        others = "the other one hesitates" if T - sure == 1 else "the others hesitate"
+        return f"{sure} of the {T} rows give most of their probability to one word, far ahead of any other; {others}."

@@ -112,8 +112,8 @@ def without_torch():
         sys.modules.update(ours)
         if real is not None:
             sys.modules["torch"] = real
-        else:  # not loaded before: a later import loads the real one
-            del sys.modules["torch"]
+        else:  # torch was not loaded before: the next import must load it, not find the stand-in
+            sys.modules.pop("torch", None)
 
 
 @pytest.fixture(scope="session")

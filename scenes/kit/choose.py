@@ -108,3 +108,14 @@ def named(words: list[str], i: int) -> str:
     if words.count(words[i]) > 1:
         return f"{quote(words[i])} (word {i + 1})"
     return quote(words[i])
+
+
+def moving_head(rows: np.ndarray, other_rows: np.ndarray) -> tuple[int, int]:
+    """(layer, head) whose row moves most from one trace to another: the largest total variation,
+    half the sum over the keys of |a − b|, ties to the earlier layer and head. `rows`, `other_rows`:
+    [layers, heads, keys], one query's row in each layer and head of two traces whose keys line up (a
+    sentence and its twin, which differ in one word). Like `model.coref.choose_head`, it reads the
+    attention only: the head it picks is where the one word that differs makes a difference."""
+    change = 0.5 * np.abs(np.asarray(rows, dtype=np.float64) - np.asarray(other_rows, dtype=np.float64)).sum(-1)
+    layer, head = np.unravel_index(int(np.argmax(change)), change.shape)
+    return int(layer), int(head)

@@ -400,8 +400,9 @@ class AttentionGrid(VGroup):
     Words label both edges; numbers are written in the squares when they fit
     (`numbers=True`). Cells blocked by `mask` stay dark and empty. Rows past `max_rows`
     and columns past `max_cols` fold into ellipses (the first ones, ⋯, the last), like
-    `MatrixView`'s, so a long sentence folds instead of shrinking. `square(r, c)` takes
-    indices of the full pattern and gives None for a folded cell.
+    `MatrixView`'s, so a long sentence folds instead of shrinking; `col_ids` shows exactly these
+    columns instead (None: ⋯), e.g. `encoding.fold_keeping`'s. `square(r, c)` takes indices of the full pattern
+    and gives None for a folded cell.
     """
 
     def __init__(
@@ -418,6 +419,7 @@ class AttentionGrid(VGroup):
         font_size: float = 18,
         max_rows: int = 24,
         max_cols: int = 24,
+        col_ids: list[int | None] | None = None,
     ):
         super().__init__()
         self.values = values
@@ -425,7 +427,7 @@ class AttentionGrid(VGroup):
         n_rows, n_cols = w.shape
         cw, ch = cell_width or cell, cell
         self.row_ids = _fold(n_rows, max_rows)
-        self.col_ids = _fold(n_cols, max_cols)
+        self.col_ids = list(col_ids) if col_ids is not None else _fold(n_cols, max_cols)
         self.squares = VGroup()
         self.numbers = VGroup()
         self.dots = VGroup()

@@ -75,6 +75,21 @@ def vocabulary_rows(ids: list[int], n_vocab: int) -> list[int | None]:
     return shown
 
 
+def fold_keeping(n: int, limit: int, keep) -> list[int | None]:
+    """Like the fold of every matrix (indices to show, None for ⋯), but the indices in `keep` always stay:
+    where `n` is more than `limit`, the others fill the room nearest the kept ones first. A long
+    sentence keeps its nouns, "it" and the adjective on screen wherever they stand.
+    (More than `limit` where the kept ones and their ⋯ alone need more: the layout then cannot fold further.)"""
+    if n <= limit:
+        return list(range(n))
+    shown = {int(i) for i in keep if 0 <= i < n}
+    rest = sorted(set(range(n)) - shown, key=lambda i: (min((abs(i - k) for k in shown), default=i), i))
+    for i in rest:
+        if len(vocabulary_rows(sorted(shown | {i}), n)) <= limit:
+            shown.add(i)
+    return vocabulary_rows(sorted(shown), n)
+
+
 # ---------------------------------------------------------------------------
 # The position table as functions
 # ---------------------------------------------------------------------------

@@ -4,12 +4,17 @@ A scene lists its options once (`options = (Layer("decoder"), Head("decoder.bloc
 `render.py` builds its command-line flags, their checks and their errors from these
 declarations, with no per-scene code. An option resolves the user's value (or None)
 to the value the scene uses, or raises `InputError` with one line that names the valid range.
+
+A scene whose default is chosen by its own rule gives `Layer` or `Head` a `default`:
+`default(traces, chosen)` → the value when the user gives none (`chosen` holds the options resolved
+before it). `coreference` chooses the layer and head of the row of "it" so: the one that moves most
+between a sentence and its twin (model/coref.py), not the sharpest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from model.errors import InputError
 
@@ -30,16 +35,17 @@ class Option:
 
 @dataclass(frozen=True)
 class Layer(Option):
-    """A layer of one stack, counted from 0 as in the tensor names; default the last."""
+    """A layer of one stack, counted from 0 as in the tensor names; default the last (or `default`'s choice)."""
 
     name: str = "layer"
     help: str = "layer of the stack the scene shows, counted from 0 (default: the last)"
     stack: str = "decoder"
+    default: Callable[[dict, dict], int] | None = None  # (traces, chosen) → the layer when none is given
 
     def resolve(self, value, traces, chosen, scene):
         n = traces[self.model].config["n_layers"][self.stack]
         if value is None:
-            return n - 1
+            return n - 1 if self.default is None else int(self.default(traces, chosen))
         if not 0 <= value < n:
             raise InputError(f"--layer must be between 0 and {n - 1}: {scene} shows the {self.stack}'s {n} layers")
         return int(value)
@@ -47,16 +53,20 @@ class Layer(Option):
 
 @dataclass(frozen=True)
 class Head(Option):
-    """An attention head, counted from 0; default the sharpest head of `attention` at the chosen layer."""
+    """An attention head, counted from 0; default the sharpest head of `attention` at the chosen layer
+    (or `default`'s choice)."""
 
     name: str = "head"
     help: str = "attention head, counted from 0 (default: the sharpest)"
     attention: str = "decoder.blocks.{layer}.cross_attn"
+    default: Callable[[dict, dict], int] | None = None  # (traces, chosen) → the head when none is given
 
     def resolve(self, value, traces, chosen, scene):
         trace = traces[self.model]
         n = trace.config["n_heads"]
         if value is None:
+            if self.default is not None:
+                return int(self.default(traces, chosen))
             return sharpest_head(trace, self.attention.format(**chosen))
         if not 0 <= value < n:
             raise InputError(f"--head must be between 0 and {n - 1}: the model has {n} heads")

@@ -39,7 +39,8 @@ class ProbBars(VGroup):
     `values` is a one-row view of a traced probability tensor (e.g. a row of
     `unembed.hook_probs`); `cols` are the columns (vocabulary ids) to draw, top first; `words`
     names every column of the tensor. The bar of `highlight` (a column) is drawn in the
-    highlight colour. Every number carries its manifest record. `word_color` colours the words
+    highlight colour. Every number carries its manifest record; one that would sit on the faint line of
+    probability 1 (a bar near 0.9, as label smoothing leaves them) stands just past it. `word_color` colours the words
     (default: the decoder's; BERT's are the encoder's).
     """
 
@@ -63,7 +64,10 @@ class ProbBars(VGroup):
             word = token(words[c], palette.HIGHLIGHT if c == highlight else (word_color or palette.DECODER), word_size)
             word.move_to([-0.2, y, 0], aligned_edge=RIGHT)
             num = number(values.shown(0, c, decimals), font_size, palette.TEXT)
-            num.move_to([bar.get_right()[0] + 0.15, y, 0], aligned_edge=LEFT)
+            x = bar.get_right()[0] + 0.15
+            if x < length + 0.15 and x + num.width > length - 0.05:  # it would sit on the line of probability 1
+                x = length + 0.15
+            num.move_to([x, y, 0], aligned_edge=LEFT)
             set_baseline(num, y - font_size / 48 * 0.3)
             set_baseline(word, y - font_size / 48 * 0.3)
             self.words.add(word)
