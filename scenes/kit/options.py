@@ -38,7 +38,7 @@ class Layer(Option):
     """A layer of one stack, counted from 0 as in the tensor names; default the last (or `default`'s choice)."""
 
     name: str = "layer"
-    help: str = "layer of the stack the scene shows, counted from 0 (default: the last)"
+    help: str = "layer of the stack the scene shows, counted from 0 (default: the scene's choice; the last for most)"
     stack: str = "decoder"
     default: Callable[[dict, dict], int] | None = None  # (traces, chosen) → the layer when none is given
 
@@ -57,7 +57,8 @@ class Head(Option):
     (or `default`'s choice)."""
 
     name: str = "head"
-    help: str = "attention head, counted from 0 (default: the sharpest)"
+    help: str = ("attention head, counted from 0 (default: the scene's choice, the sharpest for most; "
+                 "coreference's, the one whose row of 'it' moves most with the adjective)")
     attention: str = "decoder.blocks.{layer}.cross_attn"
     default: Callable[[dict, dict], int] | None = None  # (traces, chosen) → the head when none is given
 
