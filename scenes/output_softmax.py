@@ -173,7 +173,20 @@ class OutputSoftmax(ReelScene):
             self.say(f"Each row is a choice among {self.d_vocab} words, like a classifier's: the largest probability "
                      "names the next word.", pause=self.timing.fast)
             self.say(self.confidence(), pause=self.timing.read)
+            kept = self.smoothing()
+            if kept:
+                self.say(kept, pause=self.timing.read)
             self.clear_stage()
+
+    def smoothing(self) -> str | None:
+        """Why no row shows 1.00, where the numbers show it: the paper's label smoothing (ε = 0.1), which the model
+        was trained with, leaves every word some probability. Said only when no row gives its word almost all."""
+        left = 1.0 - self.probs.max(-1)
+        if (left < 0.03).any():
+            return None
+        share = "about a tenth" if 0.05 <= left.mean() <= 0.15 else "some"
+        return (f"No row gives its word all of its probability: trained as the paper was, with label smoothing, "
+                f"the model keeps {share} for the other words.")
 
     def confidence(self) -> str:
         """How many rows are sure: most of their probability on one word, ten times any other's. Trained with label

@@ -180,3 +180,20 @@ def test_the_last_decoder_row_predicts_eos_or_for_a_cut_translation_the_next_wor
     assert not problems, problems[:5]
     said = [c.text for b in scene.beats for c in b.captions]
     assert any("cut at the limit" in t for t in said) and not any("the last predicts the end" in t for t in said)
+
+
+def test_output_softmax_says_why_no_row_shows_one_only_where_none_does(run):
+    """Label smoothing is named as the reason no row reaches 1.00 — only when the numbers show it."""
+    scene, _ = run("output_softmax")
+    captions = [c.text for b in scene.beats for c in b.captions]
+    expected = scene.smoothing()
+    assert (expected is not None) == bool((1 - scene.probs.max(-1) >= 0.03).all())
+    assert (expected in captions) if expected else not any("label smoothing" in c for c in captions)
+    saved = scene.probs
+    try:
+        scene.probs = saved.copy()
+        scene.probs[0] = 0.0
+        scene.probs[0, 0] = 1.0  # one row sure of its word: the sentence is no longer true
+        assert scene.smoothing() is None
+    finally:
+        scene.probs = saved
