@@ -19,8 +19,8 @@ An engine is any object with
     def synthesise(self, text: str, wav: Path) -> None   # speak `text` into a WAV file
 registered in `ENGINES` under its `--voice` name. An engine may also have
     def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None   # several at once
-which the narrator then uses for a caption's cues (Piper: one start-up of its program per
-caption, not per cue).
+which the narrator then uses for a caption's cues (Piper: one line each to its program, which
+stays running).
 
 The lecture's voice, unless `--voice` names one, is `default_voice()`: Piper's (a neural
 voice, `Piper`) when it can load, else flite's with a one-line notice saying why.
@@ -229,6 +229,7 @@ class Piper:
     length_scale: float = 1.2
     sentence_silence: float = 0.1  # seconds
     name: str = "piper"
+    _process: _PiperProcess | None = field(default=None, init=False, repr=False, compare=False)
 
     def model(self) -> Path:
         return piper_voice_file()
@@ -267,27 +268,107 @@ class Piper:
         self.synthesise_all([text], [wav])
 
     def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None:
-        """Every text into its WAV with one start of Piper (loading the voice takes most of a second): the texts
-        go one a line into a file (a file, not argv: text starting with "-" stays text), the WAVs into a folder,
-        one a line, in order."""
+        """Every text into its WAV, through one Piper kept running in this process (`_PiperProcess`)."""
         lines = [" ".join(t.split()) for t in texts]
         if not lines:
             return
         if not all(lines):
             raise ValueError("Piper was given an empty text")
-        onnx = self.model()
-        with tempfile.TemporaryDirectory(prefix="piper-") as tmp:
-            txt, out = Path(tmp) / "text.txt", Path(tmp) / "wav"
-            txt.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            _run([sys.executable, "-m", PIPER_MODULE, "--model", str(onnx), "--config", f"{onnx}.json",
-                  "--input-file", str(txt), "--output-dir", str(out),
-                  "--length-scale", str(self.length_scale), "--sentence-silence", str(self.sentence_silence)],
-                 "piper")
-            made = sorted(out.glob("*.wav"), key=lambda p: int(p.stem))  # named by a clock that only goes forward
-            if len(made) != len(lines):
-                raise RuntimeError(f"piper wrote {len(made)} sounds for {len(lines)} texts")
-            for src, dst in zip(made, wavs):
-                shutil.move(src, dst)
+        if self._process is None or not self._process.usable():
+            onnx = self.model()
+            self._process = _PiperProcess([
+                sys.executable, "-m", PIPER_MODULE, "--model", str(onnx), "--config", f"{onnx}.json",
+                "--length-scale", str(self.length_scale), "--sentence-silence", str(self.sentence_silence)])
+        try:
+            made = self._process.speak(lines)
+        except BaseException:
+            self._process.close()
+            self._process = None
+            raise
+        for src, dst in zip(made, wavs):
+            shutil.move(src, dst)
+
+
+class _PiperProcess:
+    """One `python -m piper` that stays running: loading onnxruntime and the 63 MB voice costs ~0.8 s of CPU,
+    more than speaking a short cue, so it is paid once per process, not once per caption.
+
+    It is Piper's own command line in the mode it documents: text on standard input, one line an utterance
+    (stdin, not argv: a text starting with "-" stays text), one WAV a line written into `--output-dir`, each
+    logged on stderr as "Wrote PATH" once it is closed. Lines written, we read those logs, in order, with a
+    deadline. Anything else (the program gone, a line that is not a log of ours, no answer in time) ends it with
+    a one-line error; the next caption starts a new one. It ends with its standard input: when closed, or when
+    this process ends (its pipe closes).
+    """
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="piper-")
+        self.pid = os.getpid()
+        self.tail: list[str] = []
+        self.buffer = b""
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+        self.proc = subprocess.Popen([*cmd, "--output-dir", self.folder.name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        import weakref
+
+        weakref.finalize(self, _PiperProcess._end, self.proc, self.folder)
+
+    def usable(self) -> bool:
+        return self.pid == os.getpid() and self.proc.poll() is None  # a forked child starts its own
+
+    def speak(self, lines: list[str], timeout: float | None = None) -> list[Path]:
+        import selectors
+
+        try:
+            self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(self._failed()) from None
+        deadline = time.monotonic() + (timeout if timeout is not None else 60 + 15 * len(lines))
+        made: list[Path] = []
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stderr, selectors.EVENT_READ)
+            while len(made) < len(lines):
+                while b"\n" not in self.buffer:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not sel.select(left):
+                        raise RuntimeError(f"piper gave no sound in {timeout or 60 + 15 * len(lines):.0f} s")
+                    chunk = os.read(self.proc.stderr.fileno(), 65536)
+                    if not chunk:
+                        raise RuntimeError(self._failed())
+                    self.buffer += chunk
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                text = line.decode("utf-8", "replace").strip()
+                if "Wrote " in text:
+                    made.append(Path(text.split("Wrote ", 1)[1]))
+                elif text:
+                    self.tail = [*self.tail[-4:], text]
+        return made
+
+    def _failed(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+            rest = self.proc.stderr.read().decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            code, rest = "?", ""
+        lines = [*self.tail, *(self.buffer.decode("utf-8", "replace") + rest).strip().splitlines()]
+        return f"piper failed (exit {code}){': ' + lines[-1].strip() if lines else ''}"
+
+    def close(self) -> None:
+        _PiperProcess._end(self.proc, self.folder)
+
+    @staticmethod
+    def _end(proc, folder) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            proc.stderr.close()
+        folder.cleanup()
 
 
 def _speak(text: str, command, program: str) -> None:

@@ -290,14 +290,25 @@ def test_piper_speech_is_keyed_by_its_voice_file_and_settings(monkeypatch, tmp_p
 
 
 @needs_piper
-def test_piper_speaks_a_caption_cue_by_cue_in_one_run(tmp_path, monkeypatch):
+def test_piper_speaks_cue_by_cue_through_one_running_program(tmp_path, monkeypatch):
     from pydub import AudioSegment
 
-    runs = []
-    real_run = narration._run
-    monkeypatch.setattr(narration, "_run", lambda cmd, program: (runs.append(cmd), real_run(cmd, program)))
-    speech = Narrator(Piper(), cache=tmp_path).speak(LONG)
-    assert len(runs) == 1 and runs[0][:3] == [sys.executable, "-m", "piper"]  # its own program, started once
+    started = []
+
+    class Counted(narration._PiperProcess):
+        def __init__(self, cmd):
+            started.append(cmd)
+            super().__init__(cmd)
+
+    monkeypatch.setattr(narration, "_PiperProcess", Counted)
+    narrator = Narrator(Piper(), cache=tmp_path)
+    speech = narrator.speak(LONG)
+    narrator.speak("Every query meets every key.")
+    assert len(started) == 1 and started[0][:3] == [sys.executable, "-m", "piper"]  # its own program, started once
+    narrator.engine._process.proc.kill()  # gone between captions: the next caption starts another
+    narrator.engine._process.proc.wait()
+    narrator.speak("Softmax along each row.")
+    assert len(started) == 2 and narrator.synthesised == 3
     assert [p[0] for p in speech.parts] == cue_texts(LONG)
     sound = AudioSegment.from_wav(speech.path)
     assert sound.max_dBFS < PEAK_DBFS + 0.1
@@ -321,3 +332,14 @@ def test_piper_text_starting_with_a_dash_is_spoken_not_read_as_an_option(tmp_pat
     for w in wavs:
         sound = AudioSegment.from_wav(w)
         assert 0.3 < sound.duration_seconds < 3 and sound.dBFS > -40, w
+
+
+@needs_piper
+def test_a_voice_piper_cannot_load_fails_in_one_line(tmp_path, monkeypatch):
+    """Not a published voice, so no digest to check: Piper itself refuses it, and says so, without hanging."""
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(fake_voice(tmp_path / "v", "en_US-not-a-voice", b"\x08junk")))
+    engine = Piper()
+    engine.check()
+    with pytest.raises(RuntimeError, match=r"^piper failed \(exit 1\): .+") as e:
+        engine.synthesise_all(["Every query meets every key."], [tmp_path / "a.wav"])
+    assert "\n" not in str(e.value) and engine._process is None
