@@ -172,7 +172,7 @@ def choose(args) -> tuple[list[str], list[str]]:
 
 def run_lecture(args) -> int:
     import render
-    from reel.narration import narrator_for
+    from reel.narration import default_voice, narrator_for
     from scenes import scene_class
     from scenes.kit.options import resolve_options
     from scenes.kit.tools import require
@@ -193,7 +193,7 @@ def run_lecture(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
-    voice = args.voice or "flite"
+    voice = args.voice or default_voice()  # piper, else flite with a notice on stderr
     require("latex", "dvisvgm", "ffmpeg", "ffprobe")
     narrator_for(voice)  # the voice's program is there, before any work
     if args.slides:
