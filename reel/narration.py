@@ -288,6 +288,12 @@ class Piper:
         for src, dst in zip(made, wavs):
             shutil.move(src, dst)
 
+    def close(self) -> None:
+        """End Piper's program now (else it ends with this engine, or with this process)."""
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
 
 class _PiperProcess:
     """One `python -m piper` that stays running: loading onnxruntime and the 63 MB voice costs ~0.8 s of CPU,
