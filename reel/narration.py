@@ -302,9 +302,9 @@ class _PiperProcess:
     It is Piper's own command line in the mode it documents: text on standard input, one line an utterance
     (stdin, not argv: a text starting with "-" stays text), one WAV a line written into `--output-dir`, each
     logged on stderr as "Wrote PATH" once it is closed. Lines written, we read those logs, in order, with a
-    deadline. Anything else (the program gone, a line that is not a log of ours, no answer in time) ends it with
-    a one-line error; the next caption starts a new one. It ends with its standard input: when closed, or when
-    this process ends (its pipe closes).
+    deadline; its other lines are kept for an error message. The program gone or silent past the deadline ends
+    it with a one-line error (its last words); the next caption starts a new one. It ends with its standard
+    input: when closed, when this object goes, or when this process ends (its pipe closes).
     """
 
     def __init__(self, cmd: list[str]) -> None:
@@ -317,7 +317,7 @@ class _PiperProcess:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         import weakref
 
-        weakref.finalize(self, _PiperProcess._end, self.proc, self.folder)
+        self._finalize = weakref.finalize(self, _PiperProcess._end, self.proc, self.folder)
 
     def usable(self) -> bool:
         return self.pid == os.getpid() and self.proc.poll() is None  # a forked child starts its own
@@ -361,7 +361,7 @@ class _PiperProcess:
         return f"piper failed (exit {code}){': ' + lines[-1].strip() if lines else ''}"
 
     def close(self) -> None:
-        _PiperProcess._end(self.proc, self.folder)
+        self._finalize()  # once only
 
     @staticmethod
     def _end(proc, folder) -> None:
@@ -489,7 +489,7 @@ class Narrator:
             # nothing a voice can say (no letter or digit): a short silence holds its place
             said = [i for i, piece in enumerate(cues) if any(ch.isalnum() for ch in spoken(piece))]
             texts = [pronounced(spoken(cues[i])) for i in said]
-            if hasattr(self.engine, "synthesise_all"):  # every cue in one go (Piper: one start-up per caption)
+            if hasattr(self.engine, "synthesise_all"):  # every cue in one go (Piper: a line each to its program)
                 self.engine.synthesise_all(texts, [raws[i] for i in said])
             else:
                 for i, words in zip(said, texts):
