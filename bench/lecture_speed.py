@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
                     voice = default_voice(lambda _: None)  # the voice the lecture spoke with
                     report = cue_wer(out / "lecture.mp4", out / "lecture.srt")
+                    bar = WER_BAR[voice]
                     rows.append((f"narration WER ({voice}, PocketSphinx)", "-", f"{report['words']} words",
-                                 f"{report['wer']:.2f}", f"≤ {WER_BAR[voice]}", verdict(report["wer"], WER_BAR[voice]),
-                                 "-"))
+                                 f"{report['wer']:.2f}", f"≤ {bar}", verdict(report["wer"], bar), "-"))
 
     print_table(("", "wall time", "video", "ratio", "target", "verdict", "CPU time"), rows, left=(0, 5, 6))
     print(f"{load()} at the end")

