@@ -155,6 +155,7 @@ def _scene_of(item) -> str | None:
     return max(found, key=len) if found else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (it appends them to the test ids)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
