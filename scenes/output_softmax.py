@@ -185,8 +185,9 @@ class OutputSoftmax(ReelScene):
         if (left < 0.03).any():
             return None
         share = "about a tenth" if 0.05 <= left.mean() <= 0.15 else "some"
-        return (f"No row gives its word all of its probability: trained as the paper was, with label smoothing, "
-                f"the model keeps {share} for the other words.")
+        # two lines at most: a long sentence's matrix fills the stage down to a two-line caption
+        return (f"Trained with label smoothing, as the paper was, no row gives its word all of its probability: "
+                f"{share} is left for the others.")
 
     def confidence(self) -> str:
         """How many rows are sure: most of their probability on one word, ten times any other's. Trained with label

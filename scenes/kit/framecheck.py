@@ -29,6 +29,7 @@ from . import layout
 
 VISIBLE = 0.05  # opacity below which a mobject counts as not shown
 OVERLAP = 0.02  # outlines may touch by this much (2.7 px at 1080p): glyph outlines are not ink
+CAPTION_LINES = 2  # lines a caption may take: layout.STAGE_BOTTOM leaves room for two
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,10 @@ class FrameCheck:
             if size < self.min_font - 1e-6:
                 self._report("too-small", f"{_describe(text)} is at font size {size:.1f} < {self.min_font}", t, beat, when)
         self._overlaps(texts, t, beat, when)
+        shown = getattr(scene, "_caption", None)  # the stage ends above a two-line caption (layout.STAGE_BOTTOM)
+        if shown is not None and len(shown) > CAPTION_LINES:
+            self._report("long-caption", f"caption {_describe(shown[0])}… takes {len(shown)} lines, more than "
+                         f"the {CAPTION_LINES} the stage leaves room for", t, beat, when)
         if when == "after":
             self._allowed = []
 
