@@ -10,7 +10,7 @@ import torch
 from .errors import InputError
 from .tokenizer import MASK, Tokenizer
 from .tracefile import PARAM, Trace
-from .train import load, load_snapshot
+from .train import load, load_snapshot, one_thread
 from .transformer import HookedModel, Translator
 
 # Shows negation, one English word read by two French words around the verb ("not" → "ne … pas"),
@@ -94,6 +94,12 @@ def record(
     unless it was cut) and the loss curve up to its step, `training.step` and `training.loss`
     (`model.history.TrainingHistory.curve_until`).
     """
+    with one_thread():
+        return _record(name, sentence, target, warn, mask_word, snapshot, allow_unknown)
+
+
+def _record(name: str, sentence: str | None, target: str | None, warn: Callable[[str], None], mask_word: str | None,
+            snapshot: int | None, allow_unknown: bool) -> Trace:
     if name in ("bert", "gpt"):
         if snapshot is not None:
             raise InputError(f"snapshots are the translator's; {name} ships its final weights only")
