@@ -32,6 +32,7 @@ from scenes.kit.snapshots import (
     describe_translation,
     english_only,
     first_same,
+    pattern_picture,
     smoothing_floor,
     snapshot_slots,
     step_of,
@@ -181,14 +182,19 @@ class Training(ReelScene):
         box_top = where.get_bottom()[1] - 0.15
         box_bottom = layout.STAGE_BOTTOM + 0.15
         tgt, src = self.trace.tokens("decoder"), self.trace.tokens("encoder")
+        # cells as large as the box allows a short sentence, no smaller than a long one needs before folding
+        cell = min(0.6, max(0.36, (box_top - box_bottom - 1.2) / len(tgt)))
+        cell_width = min(0.9, max(0.62, (right_w - 2.6) / len(src)))
         self.grid = self.fit_folding(
             lambda rows, cols: AttentionGrid(self.values(f"{self.a}.hook_pattern", self.head, model=self.order[0]),
-                                             self.labels("decoder", 22), self.labels("encoder", 22), cell=0.36,
-                                             cell_width=0.62, numbers=False, max_rows=rows, max_cols=cols),
+                                             self.labels("decoder", 22), self.labels("encoder", 22), cell=cell,
+                                             cell_width=cell_width, numbers=False, max_rows=rows, max_cols=cols),
             len(tgt), len(src), center=[(RIGHT_X[0] + RIGHT_X[1]) / 2, (box_top + box_bottom) / 2, 0],
             max_width=right_w, max_height=box_top - box_bottom)
-        self.grid.align_to([RIGHT_X[0], 0, 0], LEFT).align_to([0, box_top, 0], UP)
+        # the pattern and its name, in the middle of what the longest translation leaves
+        self.grid.align_to([RIGHT_X[0], 0, 0], LEFT).next_to(where, DOWN, buff=0.15, coor_mask=UP)
         where.align_to(self.grid, LEFT)
+        VGroup(where, self.grid).shift(((box_bottom - self.grid.get_bottom()[1]) / 2) * UP)
         self.where_label = where
         self.cells = [(r, c) for r in self.grid.shown_rows for c in self.grid.shown_cols]
 
@@ -257,15 +263,10 @@ class Training(ReelScene):
             col_w = (layout.SAFE_WIDTH - names.width - 0.4) / n
             x0 = -layout.SAFE_WIDTH / 2 + names.width + 0.4
             xs = [x0 + col_w * (k + 0.5) for k in range(n)]
-            shown_rows, shown_cols = len(grid.row_ids), len(grid.col_ids)
-            cell = min((col_w - 0.3) / shown_cols, 2.0 / shown_rows, 0.4)
-            pictures = []
-            for i in range(n):  # the grid's own squares (and folds), square cells, refilled with each snapshot's weights
-                pic = VGroup(grid.squares.copy(), grid.dots.copy())
-                pic.stretch_to_fit_width(cell * shown_cols - 0.04).stretch_to_fit_height(cell * shown_rows - 0.04)
-                for (r, c), sq in zip(self.cells, pic[0]):
-                    sq.set_fill(opacity=float(self.patterns[i][r, c]))
-                pictures.append(pic)
+            rows, cols = self.patterns[0].shape
+            cell = min((col_w - 0.3) / cols, 2.0 / rows, 0.4)
+            # each snapshot's whole pattern (a picture has room for every row, the grid folds a long sentence)
+            pictures = [VGroup(pattern_picture(p, cell), VGroup()) for p in self.patterns]
             heads = VGroup(*(label(f"step {s}", 24, palette.TEXT) for s in self.steps))
             losses = VGroup(*(self.loss_number(i) for i in range(n)))
             sharps = VGroup(*(self.sharp_number(i) for i in range(n)))

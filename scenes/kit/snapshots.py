@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Line, VGroup, VMobject
+from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Line, Rectangle, VGroup, VMobject
 
 from . import palette
 from .choose import SHARP, quote
@@ -120,6 +120,18 @@ class LossCurve(VGroup):
         return path
 
 
+def pattern_picture(weights: np.ndarray, cell: float) -> VGroup:
+    """A whole attention pattern as a small picture: one square per weight, as bright as the weight (an
+    `AttentionGrid`'s squares, without words or folds, for a pattern small on screen beside others)."""
+    squares = VGroup()
+    for r in range(weights.shape[0]):
+        for c in range(weights.shape[1]):
+            sq = Rectangle(width=cell * 0.92, height=cell * 0.92, stroke_color=palette.FAINT, stroke_width=1)
+            sq.set_fill(palette.ATTENTION, opacity=float(weights[r, c])).move_to([c * cell, -r * cell, 0])
+            squares.add(sq)
+    return squares
+
+
 # ----------------------------------------------------------------------------- the translation
 @dataclass(frozen=True)
 class Written:
@@ -225,4 +237,5 @@ def describe_sharpness(shown: str, before: str | None, pattern: np.ndarray) -> s
 
 
 __all__ = ["EOS", "LossCurve", "Written", "describe_sharpness", "describe_translation", "drawn_steps", "english_only",
-           "first_same", "log_step", "slot_of", "smoothing_floor", "snapshot_slots", "step_of", "translation_words"]
+           "first_same", "log_step", "pattern_picture", "slot_of", "smoothing_floor", "snapshot_slots", "step_of",
+           "translation_words"]
