@@ -75,8 +75,7 @@ class Training(ReelScene):
         self.steps = [step_of(s) for s in self.order]
         self.written = [Written.of(self.traces[s]) for s in self.order]
         self.final = Written.of(self.trace)
-        first = first_same(self.written, self.final)
-        self.first = None if first is None else self.steps[first]
+        self.first = self.steps[first_same(self.written, self.final)]  # the final snapshot's at the latest
         self.patterns = [self.traces[s][f"{self.a}.hook_pattern"][self.head] for s in self.order]
         self.sharpness = [mean_row_max(self.values(f"{self.a}.hook_pattern", self.head, model=s), self.traces[s])
                           for s in self.order]
@@ -295,15 +294,14 @@ class Training(ReelScene):
             self.heading_shown = heading
             self.play(*(Appear(p) for p in pictures[:-1]), Appear(heads), run_time=self.timing.build)
             self.play(Appear(names), Appear(losses), Appear(sharps), Appear(verdicts), run_time=self.timing.build)
-            if self.first is None:
-                said = "No snapshot before the last writes the final translation."
-            else:
-                k = self.steps.index(self.first)
-                box = SurroundingRectangle(VGroup(heads[k], pictures[k] if k < n - 1 else grid.squares, verdicts[k]),
-                                           color=palette.HIGHLIGHT, buff=0.15)
-                self.play(Create(box), run_time=self.timing.fast)
-                said = (f"The final translation first comes out at step {self.first}, when the loss is "
-                        f"{self.shown(self.losses[k])}.")
+            k = self.steps.index(self.first)
+            box = SurroundingRectangle(VGroup(heads[k], pictures[k] if k < n - 1 else grid.squares, verdicts[k]),
+                                       color=palette.HIGHLIGHT, buff=0.15)
+            self.play(Create(box), run_time=self.timing.fast)
+            loss = self.shown(self.losses[k])
+            said = (f"The final translation first comes out at step {self.first}, when the loss is {loss}."
+                    if k < n - 1 else f"No snapshot before the last writes the final translation; the last one does, "
+                                      f"at a loss of {loss}.")
             self.say(said, pause=self.timing.look)
             s0, s1 = self.shown(self.sharpness[0], 0), self.shown(self.sharpness[-1], 0)
             change = (f"sharpened from {s0} to {s1}" if float(s1) > float(s0) else

@@ -96,6 +96,8 @@ def without_torch():
         sys.modules.update(ours)
         if real is not None:
             sys.modules["torch"] = real
+        else:  # not loaded before: the next import loads the real one
+            sys.modules.pop("torch", None)
 
 
 @pytest.fixture(scope="session")

@@ -226,7 +226,10 @@ def check_mlp(t: Trace, p: str, x: np.ndarray):
 
 
 def test_embedding_and_positions(any_trace):
-    trace = any_trace
+    check_embedding(any_trace)
+
+
+def check_embedding(trace: Trace) -> None:
     d_model = trace.config["d_model"]
     for stack in STACKS[trace.model]:
         tokens = trace[f"{stack}.hook_tokens"]

@@ -150,9 +150,9 @@ class Written:
         return len(self.tokens)
 
 
-def first_same(written: list[Written], final: Written) -> int | None:
-    """The index of the first of `written` (in order of training) that is the final translation, else None."""
-    return next((i for i, w in enumerate(written) if w == final), None)
+def first_same(written: list[Written], final: Written) -> int:
+    """The index of the first of `written` (in order of training, the final weights' last) that is `final`."""
+    return next(i for i, w in enumerate(written) if w == final)
 
 
 def translation_words(written: Written, english: frozenset[str], size: float, width: float) -> VGroup:
@@ -180,10 +180,10 @@ def english_only() -> frozenset[str]:
     return frozenset(languages.get("en", ())) - frozenset(languages.get("fr", ()))
 
 
-def describe_translation(step: int, written: Written, final: Written, first: int | None, is_first: bool,
+def describe_translation(step: int, written: Written, final: Written, first: int, is_first: bool,
                          is_last: bool, english: frozenset[str]) -> str:
     """One sentence on what the snapshot at `step` wrote, compared with the final translation. `first`: the step at
-    which the final translation first comes out (None: only the final weights write it)."""
+    which the final translation first comes out (at the latest, the last)."""
     when = f"At step {step}" + (", with random weights," if is_first and step == 0 else "")
     if written == final:
         if first == step and is_last:
