@@ -28,11 +28,12 @@ from scenes.kit.options import Head, Layer
 from scenes.kit.snapshots import (
     LossCurve,
     Written,
-    describe_sharpness,
     describe_translation,
     english_only,
     first_same,
+    first_sharpness,
     pattern_picture,
+    sharpness_change,
     smoothing_floor,
     snapshot_slots,
     step_of,
@@ -42,6 +43,7 @@ from scenes.kit.snapshots import (
 SLOTS = snapshot_slots()  # the final step first: every other snapshot's decoder reads its translation
 WORDS = 24  # font size of the translations
 LEFT_X = (-layout.FRAME_WIDTH / 2 + 0.35, -2.35)  # the left column: where in training, and the figures
+READING = 3.0  # words a second a viewer reads while watching the picture (a caption without a voice stays that long)
 RIGHT_X = (-1.95, layout.FRAME_WIDTH / 2 - 0.35)  # the right column: the translation, the pattern
 
 
@@ -87,6 +89,10 @@ class Training(ReelScene):
         self.floor = smoothing_floor(self.epsilon, self.trace.config["d_vocab"])
         self.english = english_only()
 
+    def say(self, text: str, pause: float | None = None) -> None:
+        """A caption, left up at least as long as it takes to read (these are long: a translation, numbers)."""
+        super().say(text, max(self.timing.read if pause is None else pause, len(text.split()) / READING))
+
     def loss_number(self, i: int, size: float = layout.NUMBER, color=palette.TEXT):
         view = self.losses[i]
         return entry(view, 0, view.shape[1] - 1, 2, size, color)
@@ -113,9 +119,9 @@ class Training(ReelScene):
             curve = self.curve(width=9.0, height=3.3, floor=self.floor)
             self.fit(curve, layout.STAGE_CENTER + 0.35 * DOWN, max_height=layout.STAGE_HEIGHT - 0.7)
             self.play(Appear(hint), Appear(VGroup(curve.axes, curve.graphics[1], curve.texts)), run_time=self.timing.build)
-            self.play(Create(curve.line), run_time=2.5)
-            self.say(f"Training showed the translator {self.batch} sentence pairs at a time, and nudged its weights "
-                     f"after each batch, {self.steps[-1]} times.")
+            self.play(Create(curve.line), run_time=2.0)
+            self.say(f"Training nudged its weights {self.steps[-1]} times, after each batch of {self.batch} "
+                     f"sentence pairs.")
             # the start and the end, their losses traced
             dots, numbers = VGroup(), VGroup()
             for i in range(len(self.order)):
@@ -129,13 +135,11 @@ class Training(ReelScene):
                      f"to {self.shown(self.losses[-1])}.")
             floor_name = label("the floor label smoothing sets", 20).next_to(curve.floor, DOWN, buff=0.1)
             floor_name.align_to(curve.floor, RIGHT)
-            self.play(Create(curve.floor), Appear(floor_name), run_time=self.timing.build)
-            self.say(f"Label smoothing leaves every word a little probability, so no model can score below "
-                     f"{self.floor:.2f}.")
+            self.play(Create(curve.floor), Appear(floor_name), run_time=self.timing.fast)
+            self.say(f"Label smoothing keeps it above {self.floor:.2f}.")
             middle = [i for i in range(len(self.order)) if i not in ends]
             self.play(*(Appear(VGroup(dots[i], numbers[i])) for i in middle), run_time=self.timing.build)
-            self.say(f"Along the way, training kept {len(self.order)} snapshots of the weights: let us give each one "
-                     f"your sentence.")
+            self.wait(self.timing.fast)
             self.curve_mob, self.dots, self.dot_numbers, self.extras = curve, dots, numbers, VGroup(hint, floor_name)
 
     def lay_out_stage(self) -> None:
@@ -207,11 +211,12 @@ class Training(ReelScene):
                 self.first_snapshot()
             else:
                 self.next_snapshot(i)
-            is_last = i == len(self.order) - 1
+            is_last, shown = i == len(self.order) - 1, self.shown(self.sharpness[i], 0)
+            change = None if i == 0 else sharpness_change(shown, self.shown(self.sharpness[i - 1], 0))
             self.say(describe_translation(step, self.written[i], self.final, self.first, i == 0, is_last,
-                                          self.english))
-            before = None if i == 0 else self.shown(self.sharpness[i - 1], 0)
-            self.say(describe_sharpness(self.shown(self.sharpness[i], 0), before, self.patterns[i]))
+                                          self.english, then=change))
+            if i == 0:
+                self.say(first_sharpness(shown, self.patterns[i].shape[1]))
 
     def first_snapshot(self) -> None:
         self.lay_out_stage()
@@ -224,15 +229,13 @@ class Training(ReelScene):
                   Slide(moving, target, scale=scale), run_time=self.timing.move)
         self.marker = VGroup(Circle(radius=0.13, color=palette.HIGHLIGHT, stroke_width=3)).move_to(self.dots[0])
         self.panel = VGroup(moving, small.texts, self.marker, self.fig_names, self.fig_note, self.where_label)
-        self.play(Appear(self.step_titles[0]), Appear(small.texts), Create(self.marker), run_time=self.timing.fast)
         self.loss_shown = self.figure(self.loss_number(0), 0)
         self.sharp_shown = self.figure(self.sharp_number(0), 1)
-        self.play(Appear(self.fig_names), Appear(self.loss_shown), run_time=self.timing.fast)
-        self.say("To compare them, every snapshot reads the same French, the final translation, while we watch one "
-                 "head of its last layer.")
-        self.play(Appear(self.translations[0]), run_time=self.timing.build)
-        self.play(Appear(self.grid), Appear(self.where_label), run_time=self.timing.build)
-        self.play(Appear(self.sharp_shown), Appear(self.fig_note), run_time=self.timing.fast)
+        self.play(Appear(self.step_titles[0]), Appear(small.texts), Create(self.marker), Appear(self.fig_names),
+                  Appear(self.loss_shown), run_time=self.timing.fast)
+        self.play(Appear(self.translations[0]), Appear(self.grid), Appear(self.where_label), Appear(self.sharp_shown),
+                  Appear(self.fig_note), run_time=self.timing.build)
+        self.say(f"All {len(self.order)} snapshots read the same French, so their patterns line up.")
         self.step_shown, self.translation_shown = self.step_titles[0], self.translations[0]
         self.add(self.panel)  # one group from here on: the marker moving along the curve uses it all
 
@@ -245,7 +248,7 @@ class Training(ReelScene):
                   Refill(self.grid, [self.grid.square(r, c) for r, c in self.cells], [weights[r, c] for r, c in self.cells]),
                   CrossFade(self.step_shown, self.step_titles[i]), CrossFade(self.loss_shown, loss),
                   CrossFade(self.sharp_shown, sharp), CrossFade(self.translation_shown, self.translations[i]),
-                  run_time=2 * self.timing.build)
+                  run_time=1.6)
         self.step_shown, self.translation_shown, self.loss_shown, self.sharp_shown = (
             self.step_titles[i], self.translations[i], loss, sharp)
 
@@ -292,20 +295,18 @@ class Training(ReelScene):
             self.play(Transform(VGroup(grid.squares, grid.dots), pictures[-1]), Appear(heading),
                       run_time=self.timing.move)
             self.heading_shown = heading
-            self.play(*(Appear(p) for p in pictures[:-1]), Appear(heads), run_time=self.timing.build)
-            self.play(Appear(names), Appear(losses), Appear(sharps), Appear(verdicts), run_time=self.timing.build)
+            self.play(*(Appear(p) for p in pictures[:-1]), Appear(heads), Appear(names), Appear(losses), Appear(sharps),
+                      Appear(verdicts), run_time=self.timing.build)
             k = self.steps.index(self.first)
             box = SurroundingRectangle(VGroup(heads[k], pictures[k] if k < n - 1 else grid.squares, verdicts[k]),
                                        color=palette.HIGHLIGHT, buff=0.15)
             self.play(Create(box), run_time=self.timing.fast)
             loss = self.shown(self.losses[k])
-            said = (f"The final translation first comes out at step {self.first}, when the loss is {loss}."
-                    if k < n - 1 else f"No snapshot before the last writes the final translation; the last one does, "
-                                      f"at a loss of {loss}.")
-            self.say(said, pause=self.timing.look)
             s0, s1 = self.shown(self.sharpness[0], 0), self.shown(self.sharpness[-1], 0)
             change = (f"sharpened from {s0} to {s1}" if float(s1) > float(s0) else
                       f"blurred from {s0} to {s1}" if float(s1) < float(s0) else f"stayed at {s1}")
-            self.say(f"Meanwhile the head's pattern {change}, while the loss fell from "
-                     f"{self.shown(self.losses[0])} to {self.shown(self.losses[-1])}.")
+            self.say(f"The final translation first comes out at step {self.first}, at a loss of {loss}; the pattern "
+                     f"{change}." if k < n - 1 else
+                     f"Only the last snapshot writes the final translation, at a loss of {loss}; the pattern "
+                     f"{change}.", pause=self.timing.look)
             self.clear_stage()

@@ -173,7 +173,8 @@ def test_captions_say_what_the_numbers_say(checked, sentence):
     assert f"from {losses[0]} to {losses[-1]}" in said and "label-smoothed cross-entropy" in said
     for k, slot in enumerate(order):
         step = got[slot].meta["step"]
-        words, sharpness_said = beat_text(scene, f"step {step}")[-2:]
+        said = beat_text(scene, f"step {step}")
+        words = said[-2] if k == 0 else said[-1]
         assert words.startswith(f"At step {step}") or words.startswith(f"Only at step {step}"), words
         if output(got[slot]) == final:
             assert "final translation" in words or "same translation" in words, words
@@ -181,20 +182,18 @@ def test_captions_say_what_the_numbers_say(checked, sentence):
         else:
             assert "final translation for the first time" not in words
             cut = output(got[slot])[-1:] != ["<eos>"]
-            assert ("cut at" in words) == cut, words
-            if cut:
-                assert f"cut at {len(output(got[slot]))} words" in words
-        if k == 0:  # against an even spread
-            assert numbers_in(sharpness_said)[0] == sharp[0], sharpness_said
-        elif sharp[k] != sharp[k - 1]:  # against the one before
-            assert numbers_in(sharpness_said)[:2] == [sharp[k - 1], sharp[k]], sharpness_said
-            assert ("sharpens" in sharpness_said) == (float(sharp[k]) > float(sharp[k - 1])), sharpness_said
-        else:
-            assert f"stays at {sharp[k]}" in sharpness_said
+            assert (f"cut at {len(output(got[slot]))} words" in words) == cut, words
+        if k == 0:  # the first pattern, against an even spread over the English words
+            even = format_value(1 / got[slot]["encoder.hook_tokens"].shape[0])
+            assert numbers_in(said[-1]) == [sharp[0], even], said[-1]
+        else:  # each later one, against the one before (on screen a moment ago)
+            how = "sharpens to" if float(sharp[k]) > float(sharp[k - 1]) else "blurs to" if sharp[k] != sharp[k - 1] \
+                else "stays at"
+            assert words.endswith(f"the pattern {how} {sharp[k]}."), words
     summary = " ".join(beat_text(scene, "side by side"))
     k = [got[s].meta["step"] for s in order].index(first)
-    assert losses[k] in summary and f"from {sharp[0]} to {sharp[-1]}" in summary
-    assert (f"at step {first}," in summary) == (first < steps()[-1])
+    assert f"at a loss of {losses[k]};" in summary and f"from {sharp[0]} to {sharp[-1]}" in summary
+    assert (f"first comes out at step {first}," in summary) == (first < steps()[-1]), summary
 
 
 def test_captions_follow_doctored_traces(traces):
@@ -209,12 +208,13 @@ def test_captions_follow_doctored_traces(traces):
     with without_torch():
         scene, problems = check_scene(Watched, got)
     assert not problems, "\n".join(map(str, problems[:20]))
-    assert "At step 300 it writes the final translation for the first time." in beat_text(scene, "step 300")
-    assert "At step 600" in beat_text(scene, "step 600")[-2] and "first time" not in beat_text(scene, "step 600")[-2]
-    assert "At step 1000 it still writes the final translation." in beat_text(scene, "step 1000")
-    assert "At step 150 it writes 3 words, 1 of them English." in beat_text(scene, "step 150")
+    said = {step: beat_text(scene, f"step {step}")[-1] for step in (150, 300, 600, 1000)}
+    assert said[300].startswith("At step 300 it writes the final translation for the first time; the pattern")
+    assert said[600].startswith("At step 600") and "first time" not in said[600]
+    assert said[1000].startswith("At step 1000 it still writes the final translation; the pattern")
+    assert said[150].startswith("At step 150 it writes 3 words, 1 of them English; the pattern")
     loss_300 = format_value(float(got["step-300"]["training.loss"][-1]))
-    assert f"first comes out at step 300, when the loss is {loss_300}." in " ".join(beat_text(scene, "side by side"))
+    assert f"first comes out at step 300, at a loss of {loss_300};" in " ".join(beat_text(scene, "side by side"))
     # the special token is written as it was, in grey, not dropped
     assert "<unk>" in [w.text for w in scene.translations[1][0].family_members_with_points() if hasattr(w, "text")]
     check_morph(scene)

@@ -15,7 +15,7 @@ import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Line, Rectangle, VGroup, VMobject
 
 from . import palette
-from .choose import SHARP, quote
+from .choose import quote
 from .components import label, token, wrapped_words
 from .layout import LABEL, SMALL
 
@@ -180,62 +180,57 @@ def english_only() -> frozenset[str]:
     return frozenset(languages.get("en", ())) - frozenset(languages.get("fr", ()))
 
 
-def describe_translation(step: int, written: Written, final: Written, first: int, is_first: bool,
-                         is_last: bool, english: frozenset[str]) -> str:
-    """One sentence on what the snapshot at `step` wrote, compared with the final translation. `first`: the step at
-    which the final translation first comes out (at the latest, the last)."""
+def describe_translation(step: int, written: Written, final: Written, first: int, is_first: bool, is_last: bool,
+                         english: frozenset[str], then: str | None = None) -> str:
+    """One sentence on what the snapshot at `step` wrote, compared with the final translation (`first`: the step at
+    which that first comes out; at the latest, the last), with `then` (a clause) after a semicolon."""
     when = f"At step {step}" + (", with random weights," if is_first and step == 0 else "")
+    words, target = list(written.tokens), list(final.tokens)
     if written == final:
-        if first == step and is_last:
-            return f"Only at step {step}, the end of training, does it write the final translation."
-        if first == step:
-            return f"{when} it writes the final translation for the first time."
-        if is_last:
-            return f"At step {step}, the end of training, it writes the same translation."
-        return f"At step {step} it still writes the final translation."
-    words = [w for w in written.tokens]
-    target = list(final.tokens)
-    prefix = 0
-    while prefix < min(len(words), len(target)) and words[prefix] == target[prefix]:
-        prefix += 1
-    repeated, times = Counter(words).most_common(1)[0] if words else ("", 0)
-    shared = sum((Counter(words) & Counter(target)).values())
-    n_english = sum(w in english for w in words)
-    if not words:
-        body = "it writes nothing at all"
-    elif prefix >= 2:
-        body = f"it starts right, {quote(' '.join(words[:prefix]))}, then goes wrong"
-    elif times >= 3:
-        body = f"it writes {quote(repeated)} {times} times"
-    elif n_english:
-        body = f"it writes {len(words)} words, {n_english} of them English"
-    elif shared:
-        body = f"it writes {len(words)} words, {shared} of them from the final translation"
+        clause = (f"Only at step {step}, the end of training, does it write the final translation" if first == step
+                  and is_last else f"{when} it writes the final translation for the first time" if first == step else
+                  f"At step {step}, the end of training, it writes the same translation" if is_last else
+                  f"At step {step} it still writes the final translation")
     else:
-        body = f"it writes {len(words)} words, none of them from the final translation"
-    if not written.ended:
-        body += f" and never stops: it is cut at {len(words)} words"
-    return f"{when} {body}."
+        prefix = 0
+        while prefix < min(len(words), len(target)) and words[prefix] == target[prefix]:
+            prefix += 1
+        repeated, times = Counter(words).most_common(1)[0] if words else ("", 0)
+        shared = sum((Counter(words) & Counter(target)).values())
+        n_english = sum(w in english for w in words)
+        if not words:
+            body = "it writes nothing at all"
+        elif prefix >= 2:
+            body = f"it starts right, {quote(' '.join(words[:prefix]))}, then goes wrong"
+        elif times >= 3:
+            body = f"it writes {quote(repeated)} {times} times"
+        elif n_english:
+            body = f"it writes {len(words)} words, {n_english} of them English"
+        elif shared:
+            body = f"it writes {len(words)} words, {shared} of them from the final translation"
+        else:
+            body = f"it writes {len(words)} words, none of them from the final translation"
+        if not written.ended:
+            body += f" and never stops, cut at {len(words)} words"
+        clause = f"{when} {body}"
+    return f"{clause}; {then}." if then else f"{clause}."
 
 
-def describe_sharpness(shown: str, before: str | None, pattern: np.ndarray) -> str:
-    """One sentence on how sharp a pattern ([French rows, English keys]) is: `shown` is its mean row maximum as on
-    screen, `before` the one of the snapshot before it (None for the first, which is set against an even spread)."""
-    rows, keys = pattern.shape
-    if before is None:
-        return (f"On average, each French row puts {shown} of its weight on its favourite English word; "
-                f"spread evenly, that would be {1 / keys:.2f}.")
-    sharp = int((pattern.max(-1) > SHARP).sum())
+def first_sharpness(shown: str, keys: int) -> str:
+    """One sentence on the first snapshot's pattern: `shown`, its mean row maximum as on screen, against the same
+    for weights spread evenly over its `keys` English words."""
+    return f"Each French row's largest weight is {shown} on average; spread evenly, it would be {1 / keys:.2f}."
+
+
+def sharpness_change(shown: str, before: str) -> str:
+    """A clause on how a pattern's sharpness (`shown`, as on screen) compares with the one before (`before`, on
+    screen a moment ago: not said again)."""
     v, b = float(shown), float(before)
-    how = (f"sharpens from {before} to {shown}" if v > b else f"blurs from {before} to {shown}" if v < b else
-           f"stays at {shown}")
-    rows_say = (f"all {rows} French rows" if sharp == rows else "no French row" if sharp == 0 else
-                f"{sharp} of the {rows} French rows")
-    verb = "puts" if sharp in (0, 1) and sharp != rows else "put"
-    their = "its" if verb == "puts" else "their"
-    return f"The pattern {how}: {rows_say} {verb} most of {their} weight on one English word."
+    if v == b:
+        return f"the pattern stays at {shown}"
+    return f"the pattern {'sharpens' if v > b else 'blurs'} to {shown}"
 
 
-__all__ = ["EOS", "LossCurve", "Written", "describe_sharpness", "describe_translation", "drawn_steps", "english_only",
-           "first_same", "log_step", "pattern_picture", "slot_of", "smoothing_floor", "snapshot_slots", "step_of",
-           "translation_words"]
+__all__ = ["EOS", "LossCurve", "Written", "describe_translation", "drawn_steps", "english_only", "first_same",
+           "first_sharpness", "log_step", "pattern_picture", "sharpness_change", "slot_of", "smoothing_floor",
+           "snapshot_slots", "step_of", "translation_words"]
