@@ -164,25 +164,26 @@ class Training(ReelScene):
         self.fig_x = LEFT_X[0] + 2.9
         self.fig_y = [name.get_center()[1] for name in self.fig_names]
         self.fig_note = VGroup(label("sharpness: each French row's largest", 18),
-                               label("weight, averaged over the rows", 18)).arrange(
+                               label("weight, averaged over the rows, in", 18),
+                               label(f"cross-attention, {self.where.replace(' · ', ', ')}", 18)).arrange(
             DOWN, buff=0.1, aligned_edge=LEFT).next_to(self.fig_names, DOWN, buff=0.3, aligned_edge=LEFT)
         # the right column: the translation (room for the longest), then the pattern
         self.translations = []
         for w in self.written:
             words = translation_words(w, self.english, WORDS, right_w)
             same = w == self.final
-            verdict = label("the final translation" if same else "not the final translation", 20,
-                            palette.KEY if same else palette.MUTED)
+            said = [f"cut at {len(w)} words"] if not w.ended else []
+            said.append("the final translation" if same else "not the final translation")
+            verdict = VGroup(label(" \u00b7 ".join(said), 20, palette.KEY if same else palette.MUTED))
             if any(t in self.english for t in w.tokens):  # the colour of English, said where it is seen
-                verdict = VGroup(verdict, label("\u00b7", 20), label("blue: English words", 20, palette.ENCODER))
+                verdict.add(label("\u00b7", 20), label("blue: English words", 20, palette.ENCODER))
                 verdict.arrange(RIGHT, buff=0.2)
+                if verdict.width > right_w:
+                    verdict.remove(verdict[1]).arrange(DOWN, buff=0.15, aligned_edge=LEFT)
             verdict.next_to(words, DOWN, buff=0.18, aligned_edge=LEFT)
             group = VGroup(words, verdict).move_to([RIGHT_X[0], top, 0], aligned_edge=UP + LEFT)
             self.translations.append(group)
-        tallest = max(t.height for t in self.translations)
-        where = label(f"cross-attention \u00b7 {self.where}", 20).move_to([RIGHT_X[0], top - tallest - 0.3, 0],
-                                                                          aligned_edge=UP + LEFT)
-        box_top = where.get_bottom()[1] - 0.15
+        box_top = top - max(t.height for t in self.translations) - 0.35
         box_bottom = layout.STAGE_BOTTOM + 0.15
         tgt, src = self.trace.tokens("decoder"), self.trace.tokens("encoder")
         # cells as large as the box allows a short sentence, no smaller than a long one needs before folding
@@ -190,15 +191,12 @@ class Training(ReelScene):
         cell_width = min(0.9, max(0.62, (right_w - 2.6) / len(src)))
         self.grid = self.fit_folding(
             lambda rows, cols: AttentionGrid(self.values(f"{self.a}.hook_pattern", self.head, model=self.order[0]),
-                                             self.labels("decoder", 22), self.labels("encoder", 22), cell=cell,
+                                             self.labels("decoder", 24), self.labels("encoder", 24), cell=cell,
                                              cell_width=cell_width, numbers=False, max_rows=rows, max_cols=cols),
             len(tgt), len(src), center=[(RIGHT_X[0] + RIGHT_X[1]) / 2, (box_top + box_bottom) / 2, 0],
             max_width=right_w, max_height=box_top - box_bottom)
-        # the pattern and its name, in the middle of what the longest translation leaves
-        self.grid.align_to([RIGHT_X[0], 0, 0], LEFT).next_to(where, DOWN, buff=0.15, coor_mask=UP)
-        where.align_to(self.grid, LEFT)
-        VGroup(where, self.grid).shift(((box_bottom - self.grid.get_bottom()[1]) / 2) * UP)
-        self.where_label = where
+        # the pattern, in the middle of what the longest translation leaves
+        self.grid.align_to([RIGHT_X[0], 0, 0], LEFT)
         self.cells = [(r, c) for r in self.grid.shown_rows for c in self.grid.shown_cols]
 
     def figure(self, number, k: int):
@@ -228,12 +226,12 @@ class Training(ReelScene):
         self.turn(Vanish(curve.texts), Vanish(self.dot_numbers), Vanish(self.extras),
                   Slide(moving, target, scale=scale), run_time=self.timing.move)
         self.marker = VGroup(Circle(radius=0.13, color=palette.HIGHLIGHT, stroke_width=3)).move_to(self.dots[0])
-        self.panel = VGroup(moving, small.texts, self.marker, self.fig_names, self.fig_note, self.where_label)
+        self.panel = VGroup(moving, small.texts, self.marker, self.fig_names, self.fig_note)
         self.loss_shown = self.figure(self.loss_number(0), 0)
         self.sharp_shown = self.figure(self.sharp_number(0), 1)
         self.play(Appear(self.step_titles[0]), Appear(small.texts), Create(self.marker), Appear(self.fig_names),
                   Appear(self.loss_shown), run_time=self.timing.fast)
-        self.play(Appear(self.translations[0]), Appear(self.grid), Appear(self.where_label), Appear(self.sharp_shown),
+        self.play(Appear(self.translations[0]), Appear(self.grid), Appear(self.sharp_shown),
                   Appear(self.fig_note), run_time=self.timing.build)
         self.say(f"All {len(self.order)} snapshots read the same French, so their patterns line up.")
         self.step_shown, self.translation_shown = self.step_titles[0], self.translations[0]

@@ -20,6 +20,7 @@ from .components import label, token, wrapped_words
 from .layout import LABEL, SMALL
 
 EOS = "<eos>"
+QUOTED = 4  # the most words of a translation a caption quotes (a longer right start is counted, not read out)
 STEP_SLOT = "step-"  # a snapshot's slot: "step-150"
 
 
@@ -158,15 +159,14 @@ def first_same(written: list[Written], final: Written) -> int:
 def translation_words(written: Written, english: frozenset[str], size: float, width: float) -> VGroup:
     """The snapshot's translation as tokens wrapped into lines `width` wide: French in the decoder's colour, a word
     only the English side knows in the encoder's, special tokens in grey; then <eos> as written, or, for a cut
-    translation, a grey "… cut at N words"."""
+    translation, a grey "…"."""
     from model.tokenizer import SPECIALS
 
     def colour(w: str):
         return palette.MUTED if w in SPECIALS else palette.ENCODER if w in english else palette.DECODER
 
     words = [token(w, colour(w), size) for w in written.tokens]
-    words.append(token(EOS, palette.MUTED, size) if written.ended else
-                 label(f"\u2026 cut at {len(written)} words", size * 0.85, palette.MUTED))
+    words.append(token(EOS if written.ended else "\u2026", palette.MUTED, size))
     return wrapped_words(words, width, buff=0.22, line_buff=0.22)
 
 
@@ -200,6 +200,8 @@ def describe_translation(step: int, written: Written, final: Written, first: int
         n_english = sum(w in english for w in words)
         if not words:
             body = "it writes nothing at all"
+        elif prefix > QUOTED:
+            body = f"its first {prefix} words are right, then it goes wrong"
         elif prefix >= 2:
             body = f"it starts right, {quote(' '.join(words[:prefix]))}, then goes wrong"
         elif times >= 3:
