@@ -43,8 +43,8 @@ from scenes.kit.snapshots import (
 SLOTS = snapshot_slots()  # the final step first: every other snapshot's decoder reads its translation
 WORDS = 24  # font size of the translations
 LEFT_X = (-layout.FRAME_WIDTH / 2 + 0.35, -2.35)  # the left column: where in training, and the figures
-READING = 3.0  # words a second a viewer reads while watching the picture (a caption without a voice stays that long)
 RIGHT_X = (-1.95, layout.FRAME_WIDTH / 2 - 0.35)  # the right column: the translation, the pattern
+READING = 3.0  # words a second a viewer reads while watching the picture (a caption without a voice stays that long)
 
 
 class Training(ReelScene):
@@ -118,7 +118,8 @@ class Training(ReelScene):
             hint.next_to(self.heading_shown, DOWN, buff=0.15)
             curve = self.curve(width=9.0, height=3.3, floor=self.floor)
             self.fit(curve, layout.STAGE_CENTER + 0.35 * DOWN, max_height=layout.STAGE_HEIGHT - 0.7)
-            self.play(Appear(hint), Appear(VGroup(curve.axes, curve.graphics[1], curve.texts)), run_time=self.timing.build)
+            self.play(Appear(hint), Appear(VGroup(curve.axes, curve.graphics[1], curve.texts)),
+                      run_time=self.timing.build)
             self.play(Create(curve.line), run_time=2.0)
             self.say(f"Training nudged its weights {self.steps[-1]} times, after each batch of {self.batch} "
                      f"sentence pairs.")
@@ -131,8 +132,8 @@ class Training(ReelScene):
                 numbers.add(num)
             ends = [0, len(self.order) - 1]
             self.play(*(Appear(VGroup(dots[i], numbers[i])) for i in ends), run_time=self.timing.fast)
-            self.say(f"The loss, the label-smoothed cross-entropy of each batch, fell from {self.shown(self.losses[0])} "
-                     f"to {self.shown(self.losses[-1])}.")
+            self.say(f"The loss, the label-smoothed cross-entropy of each batch, fell from "
+                     f"{self.shown(self.losses[0])} to {self.shown(self.losses[-1])}.")
             floor_name = label("the floor label smoothing sets", 20).next_to(curve.floor, DOWN, buff=0.1)
             floor_name.align_to(curve.floor, RIGHT)
             self.play(Create(curve.floor), Appear(floor_name), run_time=self.timing.fast)
@@ -241,9 +242,8 @@ class Training(ReelScene):
         """The next snapshot: the marker travels along the curve, the pattern morphs, the words and figures swap."""
         path = self.small_path(i)
         loss, sharp = self.figure(self.loss_number(i), 0), self.figure(self.sharp_number(i), 1)
-        weights = self.patterns[i]
-        self.turn(MoveAlongPath(self.marker, path),
-                  Refill(self.grid, [self.grid.square(r, c) for r, c in self.cells], [weights[r, c] for r, c in self.cells]),
+        squares, weights = [self.grid.square(r, c) for r, c in self.cells], [self.patterns[i][rc] for rc in self.cells]
+        self.turn(MoveAlongPath(self.marker, path), Refill(self.grid, squares, weights),
                   CrossFade(self.step_shown, self.step_titles[i]), CrossFade(self.loss_shown, loss),
                   CrossFade(self.sharp_shown, sharp), CrossFade(self.translation_shown, self.translations[i]),
                   run_time=1.6)
