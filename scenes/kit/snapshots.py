@@ -12,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Line, Rectangle, VGroup, VMobject
+from manim import DOWN, LEFT, UP, Axes, DashedLine, Dot, Line, Rectangle, VGroup, VMobject
 
 from . import palette
 from .choose import quote
 from .components import label, token, wrapped_words
-from .layout import LABEL, SMALL
+from .layout import SMALL
 
 EOS = "<eos>"
 QUOTED = 4  # the most words of a translation a caption quotes (a longer right start is counted, not read out)
