@@ -6,7 +6,7 @@ weights are shipped (assets/translator.training.json). Torch-free, so that scene
     h.loss_at(h.snapshot_steps[1])      # the training loss where the second snapshot was taken
 
 The weights themselves are in assets/translator.snapshots.pt (`model.trace.record(snapshot=step)`
-records a trace with them).
+records a trace with them, and writes the curve up to that step into it: `curve_until`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from . import TRAINING
 from .errors import InputError
@@ -45,6 +47,15 @@ class TrainingHistory:
         if not 0 <= step <= len(self.losses):
             raise InputError(f"training ran steps 0 to {len(self.losses)}; there is no step {step}")
         return self.losses[min(step, len(self.losses) - 1)]
+
+    def curve_until(self, step: int) -> dict[str, np.ndarray]:
+        """The loss curve as a snapshot at `step` knows it, as a trace stores it: every logged step up to it,
+        `training.step` (int64) and `training.loss` (float32, the logged values). Its last entry is the snapshot's
+        own loss (`loss_at(step)`: for the final step, the last batch's, read after one update fewer)."""
+        self.loss_at(step)  # a step training ran
+        n = min(step, len(self.losses) - 1) + 1
+        return {"training.step": np.arange(n, dtype=np.int64),
+                "training.loss": np.asarray(self.losses[:n], dtype=np.float32)}
 
 
 def read_history(path: str | Path = TRAINING) -> TrainingHistory:

@@ -10,7 +10,7 @@ import torch
 from .errors import InputError
 from .tokenizer import MASK, Tokenizer
 from .tracefile import PARAM, Trace
-from .train import load, load_snapshot
+from .train import load, load_snapshot, one_thread
 from .transformer import HookedModel, Translator
 
 # Shows negation, one English word read by two French words around the verb ("not" → "ne … pas"),
@@ -32,13 +32,26 @@ def encode_source(tok: Tokenizer, model: Translator, sentence: str, warn: Callab
     return enc.ids + [tok.eos_id]
 
 
+def greedy_run(tok: Tokenizer, model: Translator, src: list[int]) -> tuple[list[int], bool]:
+    """The ids of the model's own translation of `src`, up to (not with) <eos>, and whether it ended (else it
+    reached the length limit and is cut there)."""
+    out_ids = model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0]
+    if tok.eos_id not in out_ids:  # cut at the limit (Translator.greedy)
+        return out_ids, False
+    return out_ids[: out_ids.index(tok.eos_id)], True
+
+
+def _cut_warning(n: int, snapshot: int | None = None) -> str:
+    who = "the translation" if snapshot is None else f"the snapshot at step {snapshot}'s translation"
+    return f"warning: {who} reached the limit of {n} words without ending; it is cut there"
+
+
 def greedy_ids(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> list[int]:
     """The ids of the model's own translation of `src`, up to (not with) <eos>; a warning if it never ended."""
-    out_ids = model.greedy(torch.tensor([src]), tok.bos_id, tok.eos_id)[0]
-    if tok.eos_id not in out_ids:
-        warn(f"warning: the translation reached the limit of {len(out_ids)} words without ending; it is cut there")
-        return out_ids
-    return out_ids[: out_ids.index(tok.eos_id)]
+    ids, ended = greedy_run(tok, model, src)
+    if not ended:
+        warn(_cut_warning(len(ids)))
+    return ids
 
 
 def greedy_output(tok: Tokenizer, model: Translator, src: list[int], warn: Callable[[str], None]) -> str:
@@ -76,8 +89,17 @@ def record(
     `snapshot`: a step of the translator's training (model.train.snapshot_steps()) whose weights
     to use instead of the final ones; `meta["step"]` says which step the weights are from, and
     `meta["output"]` is always that model's own greedy answer, whatever `target` the decoder reads
-    (an early snapshot's may be gibberish that never ends: it is cut, with a warning).
+    (an early snapshot's may be gibberish that never ends: it is cut, with a warning). A snapshot's trace also
+    holds `meta["output_tokens"]` (the tokens its greedy decoding wrote, specials included, ending with <eos>
+    unless it was cut) and the loss curve up to its step, `training.step` and `training.loss`
+    (`model.history.TrainingHistory.curve_until`).
     """
+    with one_thread():
+        return _record(name, sentence, target, warn, mask_word, snapshot, allow_unknown)
+
+
+def _record(name: str, sentence: str | None, target: str | None, warn: Callable[[str], None], mask_word: str | None,
+            snapshot: int | None, allow_unknown: bool) -> Trace:
     if name in ("bert", "gpt"):
         if snapshot is not None:
             raise InputError(f"snapshots are the translator's; {name} ships its final weights only")
@@ -88,7 +110,9 @@ def record(
     sentence = DEFAULT_SENTENCE if sentence is None else sentence
     src = encode_source(tok, model, sentence, warn, allow_unknown)
     src_t = torch.tensor([src])
-    own = greedy_ids(tok, model, src, warn)
+    own, ended = greedy_run(tok, model, src)
+    if not ended:
+        warn(_cut_warning(len(own), snapshot))
     output = tok.decode(own)
     if target is None:
         if not own:
@@ -103,7 +127,13 @@ def record(
     tgt_t = torch.tensor([[tok.bos_id] + tgt_ids])
     _, cache = model.run_with_cache(src_t, tgt_t)
     tokens = {"encoder": [tok.itos[i] for i in src], "decoder": [tok.itos[i] for i in tgt_t[0].tolist()]}
-    return make_trace(name, model, cache, tokens, sentence, output)
+    trace = make_trace(name, model, cache, tokens, sentence, output)
+    if snapshot is not None:  # what training had done by then: the translation it wrote, the loss curve so far
+        from .history import read_history
+
+        trace.meta["output_tokens"] = [tok.itos[i] for i in own] + ([tok.itos[tok.eos_id]] if ended else [])
+        trace.arrays.update(read_history().curve_until(snapshot))
+    return trace
 
 
 def make_trace(name: str, model: HookedModel, cache: dict[str, torch.Tensor], tokens: dict[str, list[str]],

@@ -7,6 +7,7 @@ model/history.py), and `load_snapshot` loads one back."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -262,10 +263,18 @@ def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250, heldout
     the referent's gender and whether the encoder's row of "it" finds its noun.
 
     `heldout`: the (English, French) pairs to score, by default the corpus's whole held-out split."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # matrices this small gain nothing from a second thread, and lose a lot on a busy machine
-    try:
+    with one_thread():
         return _evaluate(name, out, batch, generate().heldout if heldout is None else heldout)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Torch on one thread while it runs these models: matrices this small gain nothing from a second thread, and
+    lose a lot on a busy machine (recording a trace: 10 times slower on two threads at a load of 7)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads)
 

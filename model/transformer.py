@@ -297,7 +297,10 @@ class Translator(HookedModel):
 
     @torch.no_grad()
     def greedy(self, src: Tensor, bos_id: int, eos_id: int, max_len: int | None = None) -> list[list[int]]:
-        """Greedy decoding: at each step, append the most probable next token."""
+        """Greedy decoding: at each step, append the most probable next token. By default up to max_words words
+        and <eos>; a row that has not ended by then is cut at max_words, the limit on either side (so that any
+        translation it writes reads back as a target)."""
+        cut = max_len is None
         max_len = max_len or self.cfg.max_words + 1
         memory = self.encode(src)
         out = torch.full((src.shape[0], 1), bos_id, dtype=torch.long)
@@ -309,7 +312,8 @@ class Translator(HookedModel):
             done |= nxt == eos_id
             if done.all():
                 break
-        return [row[1:].tolist() for row in out]
+        rows = [row[1:].tolist() for row in out]
+        return [row if not cut or eos_id in row else row[: self.cfg.max_words] for row in rows]
 
 
 class Bert(HookedModel):

@@ -16,6 +16,7 @@ CATALOGUE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("encoder", ("tokens", "positional_encoding", "qkv", "attention_scores", "softmax", "weighted_values",
                  "multi_head", "add_norm", "feed_forward", "encoder_stack", "embedding_space")),
     ("decoder", ("decoder_input", "masked_attention", "cross_attention", "coreference", "output_softmax", "decoding")),
+    ("how it learned", ("training",)),
     ("the families", ("bert_gpt",)),
 )
 TEACHING_ORDER: tuple[str, ...] = tuple(name for _, names in CATALOGUE for name in names)

@@ -17,6 +17,7 @@ DERIVED = {
     "sum_exp": (1, lambda a, i: np.exp(a[i].astype(np.float64)).sum()),
     "sum": (1, lambda a, i: a[i].astype(np.float64).sum()),
     "spread": (1, lambda a, i: a[i].astype(np.float64).max() - a[i].astype(np.float64).min()),
+    "mean_row_max": (2, lambda a, i: np.mean([row.max() for row in a[i].astype(np.float64)])),
 }
 
 # Measures in the space of a 2-D tensor's rows (cosine, distance, projection, variance kept), recomputed

@@ -23,7 +23,7 @@ def _longest_in_corpus() -> str:
 
 # The sentences every scene is checked on: the default, the shortest, the corpus's longest input and output,
 # and one whose translation runs to the limit and is cut there (bare plurals add a French article each:
-# the model writes 21 words, the most a decoder can show; `test_sentences_cover_the_limits` checks it).
+# the model has not ended after 20 words and is cut there; `test_sentences_cover_the_limits` checks it).
 SENTENCES = {
     "default": None,
     "two_words": "cats sleep",

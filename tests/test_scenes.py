@@ -12,6 +12,7 @@ import pytest
 
 from scenes import available, scene_class
 from scenes.kit.beats import beats_dict
+from scenes.kit.words import next_tokens
 
 from .checks import check_beats, check_manifest
 from .conftest import SENTENCES, without_torch
@@ -66,7 +67,8 @@ def test_sentences_cover_the_limits(translator, traces_for):
     longest = traces_for(SENTENCES["limit"], ("translator",))["translator"]
     assert len(longest.tokens("decoder")) == 1 + limit  # <bos> and 20 French words
     cut = traces_for(SENTENCES["cut"], ("translator",))["translator"]
-    assert len(cut.tokens("decoder")) == 1 + limit + 1  # the model never chose <eos>: 21 words, then cut
+    assert len(cut.tokens("decoder")) == 1 + limit  # cut at the limit: 20 words, and it had not chosen <eos>
+    assert next_tokens(cut)[-1] != "<eos>"  # its last row goes on with a word
 
 
 @pytest.mark.parametrize("sentence", list(SENTENCES))

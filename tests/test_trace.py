@@ -36,8 +36,14 @@ def any_trace(request):
     return request.getfixturevalue({"translator": "trace", "bert": "bert_trace", "gpt": "gpt_trace"}[request.param])
 
 
-def contract_names(model: str, n_layers: dict[str, int]) -> set[str]:
-    """Every hook and parameter name CONTRACT.md lists for `model` with `n_layers` per stack."""
+# What a trace recorded with a snapshot of the translator's training adds (`record(snapshot=STEP)`): the loss
+# curve up to that step, one entry per logged step (model/history.py: `curve_until`).
+SNAPSHOT_NAMES = {"training.step", "training.loss"}
+
+
+def contract_names(model: str, n_layers: dict[str, int], snapshot: bool = False) -> set[str]:
+    """Every hook and parameter name CONTRACT.md lists for `model` with `n_layers` per stack (`snapshot`: a trace
+    recorded with a snapshot of the translator's training, which adds SNAPSHOT_NAMES)."""
     attn_hooks = ["hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_scaled", "hook_mask", "hook_pattern", "hook_z", "hook_out"]
     attn_params = ["W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O"]
     ln_hooks = ["hook_mean", "hook_var", "hook_normalized", "hook_out"]
@@ -61,12 +67,18 @@ def contract_names(model: str, n_layers: dict[str, int]) -> set[str]:
                 names |= {f"{b}.{ln}.{h}" for h in ln_hooks} | {f"param.{b}.{ln}.{p}" for p in ("w", "b")}
             names |= {f"{b}.mlp.{h}" for h in mlp_hooks}
             names |= {f"param.{b}.mlp.{p}" for p in ("W_in", "b_in", "W_out", "b_out")}
+    if snapshot:
+        assert model == "translator", "snapshots are the translator's"
+        names |= SNAPSHOT_NAMES
     return names
 
 
-def expected_shape(name: str, cfg: dict, S: int, P: int) -> tuple:
-    """The shape CONTRACT.md gives `name`, for S source and P target positions."""
+def expected_shape(name: str, cfg: dict, S: int, P: int, logged: int = 0) -> tuple:
+    """The shape CONTRACT.md gives `name`, for S source and P target positions (and `logged` steps of the loss
+    curve, in a snapshot's trace)."""
     D, H, E, F, V = cfg["d_model"], cfg["n_heads"], cfg["d_head"], cfg["d_ff"], cfg["d_vocab"]
+    if name in SNAPSHOT_NAMES:
+        return (logged,)
     if name.startswith("param."):
         leaf = name.split(".")[-1]
         table = {"W_E": (V, D), "W_Q": (H, D, E), "W_K": (H, D, E), "W_V": (H, D, E), "b_Q": (H, E), "b_K": (H, E),
@@ -104,9 +116,15 @@ def test_shapes_and_dtypes_match_contract(any_trace):
     S, P = (len(trace.meta["tokens"].get(stack, [])) for stack in ("encoder", "decoder"))
     if trace.model == "translator":
         assert S != P, "the default sentence should give a non-square cross-attention"
+    check_shapes_and_dtypes(trace)
+
+
+def check_shapes_and_dtypes(trace: Trace) -> None:
+    S, P = (len(trace.meta["tokens"].get(stack, [])) for stack in ("encoder", "decoder"))
+    logged = len(trace["training.step"]) if "training.step" in trace else 0
     for name, arr in trace.arrays.items():
-        assert arr.shape == expected_shape(name, trace.config, S, P), name
-        if name.endswith("hook_tokens"):
+        assert arr.shape == expected_shape(name, trace.config, S, P, logged), name
+        if name.endswith("hook_tokens") or name == "training.step":
             assert arr.dtype == np.int64
         elif name.endswith("hook_mask"):
             assert arr.dtype == np.bool_
@@ -208,7 +226,10 @@ def check_mlp(t: Trace, p: str, x: np.ndarray):
 
 
 def test_embedding_and_positions(any_trace):
-    trace = any_trace
+    check_embedding(any_trace)
+
+
+def check_embedding(trace: Trace) -> None:
     d_model = trace.config["d_model"]
     for stack in STACKS[trace.model]:
         tokens = trace[f"{stack}.hook_tokens"]
@@ -294,6 +315,18 @@ def test_gpt_chain_and_output(gpt_trace):
 
 
 def test_decoder_chain_and_output(trace, translator):
+    check_decoder_chain(trace)
+    # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token,
+    # and the last row predicts <eos> unless greedy decoding stopped at its length limit
+    model, tok = translator
+    ids = list(trace["decoder.hook_tokens"][1:])
+    predicted = list(trace["unembed.hook_probs"].argmax(-1))
+    assert predicted[:-1] == ids
+    assert predicted[-1] == tok.eos_id or len(ids) == model.cfg.max_words  # ended, or cut at the limit
+
+
+def check_decoder_chain(trace: Trace) -> None:
+    """The translator's decoder, every step recomputed from the trace's own inputs, through to its probabilities."""
     n = trace.config["n_layers"]["decoder"]
     memory = trace["encoder.hook_out"]
     x = trace["decoder.hook_input"]
@@ -316,14 +349,6 @@ def test_decoder_chain_and_output(trace, translator):
         x = trace[f"{b}.hook_resid_post"]
     np.testing.assert_array_equal(trace["decoder.hook_out"], x)
     check_head(trace, "unembed", x)
-    # row t predicts token t+1: teacher-forced on the model's own greedy output, so each argmax is the next token,
-    # and the last row predicts <eos> unless greedy decoding stopped at its length limit
-    model, tok = translator
-    ids = list(trace["decoder.hook_tokens"][1:])
-    predicted = list(trace["unembed.hook_probs"].argmax(-1))
-    assert predicted[:-1] == ids
-    if len(ids) < model.cfg.max_words + 1:
-        assert predicted[-1] == tok.eos_id
 
 
 def test_round_trip(any_trace, tmp_path):

@@ -101,3 +101,25 @@ class CrossFade(AnimationGroup):
         timing = {} if run_time is None else {"run_time": run_time}
         super().__init__(Vanish(old, **timing), Appear(new, **timing), **kwargs)
         self.overlap_allowed = (old, new)
+
+
+class Refill(_InPlace):
+    """The fill opacity of each of `parts` (inside `mobject`, which is on screen) goes from what it is to its entry
+    of `opacities`, in place: an attention grid's squares morphing from one pattern into another
+    (`Refill(grid, [grid.square(r, c) …], [weights[r, c] …])`)."""
+
+    def __init__(self, mobject: Mobject, parts, opacities, **kwargs):
+        self.parts = list(parts)
+        self.targets = [float(o) for o in opacities]
+        if len(self.parts) != len(self.targets):
+            raise ValueError(f"{len(self.parts)} parts, {len(self.targets)} opacities")
+        super().__init__(mobject, **kwargs)
+
+    def begin(self) -> None:
+        self._from = [m.get_fill_opacity() for m in self.parts]
+        super().begin()
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        a = self.rate_func(alpha)
+        for m, start, end in zip(self.parts, self._from, self.targets):
+            m.set_fill(opacity=start + (end - start) * a)

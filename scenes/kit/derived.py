@@ -16,6 +16,8 @@ wherever one exists: a derived value is for the in-between steps only.
 - `sum_exp`  Σ_k e^tensor[index + (k,)]             (index: one row; the sum runs over the whole last axis)
 - `sum`      Σ_k tensor[index + (k,)]               (index: one row; e.g. a pattern row, which sums to 1)
 - `spread`   max_k − min_k of tensor[index + (k,)]  (index: one row; how far apart its values lie)
+- `mean_row_max`  mean over rows q of max_k tensor[index + (q, k)]  (index: one matrix, e.g. a head's attention
+             pattern; how sharp it is: 1 when every row puts all its weight on one key, 1/keys when all are even)
 
 Measures in the space of a 2-D tensor's rows (words as vectors: `embedding_space`), each in float64 over
 all d_model dimensions, the parameters as extra keys of the record:
@@ -48,6 +50,7 @@ from .components import Values
 from .manifest import Shown, format_value
 
 ROW_OPS = ("sum_exp", "sum", "spread")
+MATRIX_OPS = ("mean_row_max",)
 
 
 def _exp(a: np.ndarray) -> np.ndarray:
@@ -59,6 +62,7 @@ OPS = {
     "sum_exp": lambda tensor, index: float(_exp(tensor[tuple(index)]).sum()),
     "sum": lambda tensor, index: float(tensor[tuple(index)].astype(np.float64).sum()),
     "spread": lambda tensor, index: float(np.ptp(tensor[tuple(index)].astype(np.float64))),
+    "mean_row_max": lambda tensor, index: float(tensor[tuple(index)].astype(np.float64).max(-1).mean()),
 }
 
 
@@ -76,6 +80,8 @@ class DerivedValues(Values):
     def index(self, r: int, c: int) -> tuple[int, ...]:
         if self.op in ROW_OPS:  # one value per row of the source: its index is the row's
             return self.prefix + (self.rows[r],)
+        if self.op in MATRIX_OPS:  # one value for the whole matrix: its index is the prefix that picks it
+            return self.prefix
         return super().index(r, c)
 
     def shown(self, r: int, c: int, decimals: int) -> Shown:
@@ -198,3 +204,16 @@ def kept_share(basis: Basis, trace, tensor: str, rows=None, decimals: int = 0) -
     centred = points - points.mean(0)
     value = 100 * float(((centred @ basis.axes.T) ** 2).sum() / (centred**2).sum())
     return _measure(basis.trace, tensor, (), value, "variance_pct", decimals, basis, basis=basis.name, rows=rows)
+
+
+def mean_row_max(values: Values, trace) -> DerivedValues:
+    """How sharp a pattern is, as one number (1 × 1): the mean over its rows of each row's largest weight, over
+    the tensor's WHOLE matrix (rows and columns the view folds included). `trace` is the trace `values` reads."""
+    if values.transposed or values.vector:
+        raise ValueError("mean_row_max needs a matrix view, not a transposed view or a vector")
+    full = trace[values.tensor]
+    for i in values.prefix:
+        full = full[i]
+    data = np.array([[OPS["mean_row_max"](full, ())]])
+    return DerivedValues(trace=values.trace, tensor=values.tensor, data=data, prefix=values.prefix, rows=(0,),
+                         cols=(0,), op="mean_row_max")
