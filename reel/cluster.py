@@ -75,25 +75,33 @@ def require_distributed():
     return distributed
 
 
+def check_address(cluster):
+    """`distributed` is installed and `cluster` is a scheduler's address (or a `distributed.Client`); returns the
+    module. Checked before any work."""
+    distributed = require_distributed()
+    if isinstance(cluster, str):
+        if not re.fullmatch(r"(tcp|tls|ws|wss|inproc|ucx)://\S+", cluster):
+            raise InputError(f"--cluster takes a Dask scheduler's address, such as tcp://127.0.0.1:8786 "
+                             f"(got {cluster!r})")
+    elif not isinstance(cluster, distributed.Client):
+        raise InputError(f"cluster= takes a scheduler's address or a distributed.Client, not {type(cluster).__name__}")
+    return distributed
+
+
 @contextlib.contextmanager
 def connect(cluster, voice: str, log=print) -> Iterator[dict]:
     """Connect to a Dask scheduler (an address, tcp://HOST:8786, or a `distributed.Client`), check that its
     workers run this project, and yield what `reel.lectures.run_jobs` takes: {"workers", "executor", "ship",
     "identity"}. A client made here is closed on leaving; one given is left open."""
-    distributed = require_distributed()
+    distributed = check_address(cluster)
     own = isinstance(cluster, str)
     if own:
-        if not re.fullmatch(r"(tcp|tls|ws|wss|inproc|ucx)://\S+", cluster):
-            raise InputError(f"--cluster takes a Dask scheduler's address, such as tcp://127.0.0.1:8786 "
-                             f"(got {cluster!r})")
         try:
             client = distributed.Client(cluster, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as e:
             raise InputError(f"cannot reach the Dask scheduler at {cluster}: {_one_line(e)}") from None
-    elif isinstance(cluster, distributed.Client):
-        client = cluster
     else:
-        raise InputError(f"cluster= takes a scheduler's address or a distributed.Client, not {type(cluster).__name__}")
+        client = cluster
     try:
         address = client.scheduler.address
         expected = check_workers(client, voice, address)

@@ -362,7 +362,8 @@ def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes:
 
     log = _logger(log)
     start = time.perf_counter()
-    names, missing, settings = lecture_settings(scenes, quality, fps, voice, captions, slides, jobs, force)
+    names, missing, settings = lecture_settings(scenes, quality, fps, voice, captions, slides, jobs, force, cluster,
+                                                executor)
     out = _out_folder(out)
     with where_jobs_run(jobs, executor, cluster, settings.voice, log) as run_on:
         plan = plan_lecture(sentence, out, names, settings, target=target, slides=slides,
@@ -380,7 +381,8 @@ def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes:
 
 
 def lecture_settings(scenes, quality: str, fps: int | None, voice: str | None, captions: bool, slides: str | None,
-                     jobs: int | None, force: bool) -> tuple[list[str], list[str], object]:
+                     jobs: int | None, force: bool, cluster=None,
+                     executor: cf.Executor | None = None) -> tuple[list[str], list[str], object]:
     """What a lecture (or each lecture of a course) renders, checked before any work: (the scenes in teaching
     order, the chosen ones not written yet, the `reel.clip.Settings` of every scene). Stops with an InputError
     for bad input or a missing program."""
@@ -390,6 +392,12 @@ def lecture_settings(scenes, quality: str, fps: int | None, voice: str | None, c
 
     if jobs is not None and jobs < 1:
         raise InputError("--jobs must be at least 1")
+    if cluster is not None:
+        from reel.cluster import check_address
+
+        if executor is not None or jobs is not None:
+            raise InputError("--cluster decides where the scenes render: it takes no --jobs (nor an executor)")
+        check_address(cluster)
     names, missing = choose(scenes)
     if not names:
         raise InputError("none of the chosen scenes is written yet")
@@ -418,8 +426,6 @@ def where_jobs_run(jobs: int | None, executor: cf.Executor | None, cluster, voic
         yield {"workers": jobs or os.cpu_count() or 1, "executor": executor, "ship": executor is not None,
                "identity": None}
         return
-    if executor is not None or jobs is not None:
-        raise InputError("--cluster decides where the scenes render: it takes no --jobs (nor an executor)")
     from reel.cluster import connect
 
     with connect(cluster, voice, log) as run_on:
