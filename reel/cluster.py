@@ -60,11 +60,52 @@ def differences(mine: dict, theirs: dict) -> str:
 
 
 def check_here(expected: dict, voice: str) -> None:
-    """On a worker, before a job: this process runs what the client does, or the job fails saying so."""
+    """On a worker, before a job: this process runs what the client does, or the job fails saying so; and the
+    worker's profiler is off."""
     mine = identity(voice)
     if mine != expected:
         raise RuntimeError(f"this worker runs another version of transformer-reel ({differences(expected, mine)}): "
                            f"install the client's on it ({INSTALL}) and restart it")
+    _profiler_off()
+    _malloc_as_usual()
+
+
+@functools.lru_cache(maxsize=None)
+def _malloc_as_usual() -> None:
+    """Give glibc's allocator back its usual thresholds in this worker process. Dask's nanny starts workers with
+    MALLOC_TRIM_THRESHOLD_=65536, which also switches off glibc's adaptive mmap threshold: every frame buffer
+    Manim allocates (1.6 MB at 480p, 8 MB at 1080p) is then mapped and zero-filled afresh, and the heap trimmed
+    after it, which cost a render a quarter more CPU (bench/course_speed.py). Fixed thresholds as high as the
+    adaptive ones reach (32 MiB) keep frames in the heap; the heap is trimmed past 64 MiB free."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _profiler_off() -> None:
+    """Stop the Dask worker's statistical profiler, as `distributed.worker.profile.enabled: false` would at its
+    start. It samples the running task's stack every 10 ms; a render's stacks are deep (Manim), and the
+    sampling cost a fifth more CPU per scene (bench/course_speed.py). Best effort: a worker that has no such
+    callbacks (another version of Dask) keeps what it has."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return  # not in a Dask worker
+    callbacks = getattr(worker, "periodic_callbacks", {})
+    for name in ("profile", "profile-cycle"):
+        if name in callbacks:
+            worker.loop.add_callback(callbacks[name].stop)
 
 
 def require_distributed():
