@@ -1,7 +1,7 @@
 """Scene jobs on a Dask cluster: `render.py --course FILE --cluster tcp://HOST:8786`, or `cluster=` from Python.
 
     dask scheduler                                   # on one machine
-    dask worker tcp://HOST:8786 --nthreads 1         # on each machine, once per pair of cores
+    dask worker tcp://HOST:8786 --nthreads 1 --nworkers N   # on each machine: N = its cores
     python render.py --course sentences.txt --cluster tcp://HOST:8786 --out course
 
 The jobs are the lecture's (`reel.lectures.Job`: a scene, its traces, options and settings),
@@ -152,7 +152,7 @@ def connect(cluster, voice: str, log=print) -> Iterator[dict]:
         crowded = sorted(w for w, n in threads.items() if n > 1)
         if crowded:
             log(f"note: {len(crowded)} workers have several threads, but a worker process renders one scene at a time "
-                f"(Manim's settings are per process): start workers with --nthreads 1 and one per pair of cores")
+                f"(Manim's settings are per process): start workers with --nthreads 1 and one per core")
 
         def capacity() -> int:  # jobs in flight: one per worker there is now (they may come and go)
             return max(1, len(client.nthreads()))
