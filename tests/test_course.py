@@ -31,7 +31,7 @@ from reel.courses import POSTER, Entry, index_html, poster_time, slug
 from scenes import available
 
 from .browser import Page, page_requests, screenshot
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, interrupt_when, run_cli
 
 SCENES = [n for n in ("tokens", "softmax") if n in available()]  # two short scenes, in teaching order
 SETTINGS = dict(scenes=SCENES, quality="low", fps=5, voice="none")
@@ -261,23 +261,11 @@ def test_an_interrupted_course_resumes_and_an_added_sentence_renders_alone(clust
     before = course_lines(COURSE)
     text = "dogs sleep\n" + COURSE + "the zorblax <b>sleeps</b>\n"
     (tmp_path / "more.txt").write_text(text, encoding="utf-8")
-    cmd = [sys.executable, "render.py", "--course", str(tmp_path / "more.txt"), "--cluster",
-           cluster.scheduler.address, "--keep-going", "--out", str(out), *FAST]
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    lines = []
-    try:
-        for line in p.stdout:  # wait until the first scene of the new sentence is back, then Ctrl-C
-            lines.append(line)
-            if line.startswith("[scene "):
-                break
-        os.killpg(p.pid, signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    lines.append(stdout)
-    assert p.returncode == 130, (p.returncode, "".join(lines), stderr)
+    cmd = ["render.py", "--course", str(tmp_path / "more.txt"), "--cluster", cluster.scheduler.address,
+           "--keep-going", "--out", str(out), *FAST]
+    # Ctrl-C once the first scene of the new sentence is back
+    code, printed, stderr = interrupt_when(cmd, lambda line: line.startswith("[scene "))
+    assert code == 130, (code, printed, stderr)
     assert "Traceback" not in stderr and "interrupted" in stderr, stderr
     kept = re.search(r"scenes finished and are kept \(([^)]*)\)", stderr).group(1).split(", ")
     new = "01-dogs-sleep"
@@ -285,7 +273,7 @@ def test_an_interrupted_course_resumes_and_an_added_sentence_renders_alone(clust
     left = [q.name for q in out.rglob(".*") if ".render-" in q.name and not q.name.endswith("render-key")]
     assert not left, f"work folders or temporary files left behind: {left}"
 
-    again = run_cli(*cmd[1:])
+    again = run_cli(*cmd)
     assert_ok(again)
     rendered = re.findall(r"^\[scene \d+ of \d+\] (\S+) rendered", again.stdout, re.M)
     assert sorted(rendered + kept) == [f"{new}/{name}" for name in sorted(SCENES)], again.stdout
