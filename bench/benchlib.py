@@ -16,14 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_render(*args: str) -> tuple[float, float, subprocess.CompletedProcess]:
-    """`render.py ARGS` in a fresh process: (wall seconds, CPU seconds of it and its children, the result).
+def run_render(*args: str, env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """`render.py ARGS` in a fresh process (`env`: its whole environment, default this one's): (wall seconds,
+    CPU seconds of it and its children, the result).
 
     CPU time counts every process of the run (pool workers, ffmpeg, flite): on a machine shared with
     other work, CPU time ÷ cores is what the wall time would be with the machine to itself."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    r = subprocess.run([sys.executable, "render.py", *args], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "render.py", *args], cwd=ROOT, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -41,6 +41,7 @@ QUALITIES = {  # our name → (Manim's preset, what it means)
 KEY_SOURCES = ("scenes/**/*.py", "reel/clip.py", "reel/narration.py", "reel/subtitles.py", "reel/formats.py",
                "reel/slides.py", "model/tracefile.py", "model/files.py")
 WORK_PREFIX = ".render-"
+FOLDERS = ("assets", "slides")  # the outputs that are folders (`outputs`)
 
 
 # ----------------------------------------------------------------------------- the scenes
@@ -275,8 +276,7 @@ def render_clip(name: str, traces: dict, given: dict, settings: Settings, out: P
     fps = f"@{settings.fps}fps" if settings.fps else ""
     log(f"{name}: rendering at {label}{fps} …")
     start = time.perf_counter()
-    # named before it exists, so that an interrupt arriving while it is made still finds it to remove
-    work = out / f".{name}{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    work = work_folder(out, name)
     try:
         work.mkdir()
         formats.quiet_format_warnings()
@@ -316,19 +316,18 @@ def render_clip(name: str, traces: dict, given: dict, settings: Settings, out: P
                 made = work / f"{name}.gif"
                 formats.gif(produced, made, work)
                 produced = made
-        # the old key goes first: a failure from here on can never leave a mix that looks finished
-        key_path.unlink(missing_ok=True)
+        # every output staged under its own name in the work folder, then all put in place by `commit`
+        staged = outputs(cls, work / "staged", settings)
+        (work / "staged").mkdir()
         for slot in cls.needs:
-            traces[slot].save(files[f"trace:{slot}"])
-        scene.manifest.save(files["values"])
-        save_beats(files["beats"], name, scene.beats, duration)
-        for folder in ("assets", "slides"):  # a folder before the file that points into it
+            traces[slot].save(staged[f"trace:{slot}"])
+        scene.manifest.save(staged["values"])
+        save_beats(staged["beats"], name, scene.beats, duration)
+        for folder in FOLDERS:
             if folder in files:
-                shutil.rmtree(files[folder], ignore_errors=True)
-                source = (produced.parent if folder == "assets" else work) / files[folder].name
-                os.replace(source, files[folder])
-        os.replace(produced, files["movie"])
-        _write_key(key_path, key)
+                os.replace((produced.parent if folder == "assets" else work) / files[folder].name, staged[folder])
+        os.replace(produced, staged["movie"])
+        commit(staged, files, key_path, key)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     secs = time.perf_counter() - start
@@ -343,6 +342,72 @@ def render_clip(name: str, traces: dict, given: dict, settings: Settings, out: P
         f"{files['beats'].name} ({len(scene.beats)} beats), {traces_written} in {secs:.1f} s{spoken}")
     return {"skipped": False, "files": files, "duration": duration, "seconds": secs, "key": key,
             "synthesised": narrator.synthesised if narrator is not None else 0}
+
+
+def work_folder(out: Path, name: str) -> Path:
+    """A private work folder for one render beside its outputs (so that they are put in place by rename), named
+    before it exists, so that an interrupt arriving while it is made still finds it to remove, and naming this
+    process, so that a later run can tell one left by a killed process (`clean_stale_work`)."""
+    return out / f".{name}{WORK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def commit(staged: dict[str, Path], files: dict[str, Path], key_path: Path, key: str) -> None:
+    """Put a render's outputs in place, each renamed from where it was staged (`outputs()` of a work folder on the
+    same filesystem) onto its own name (`outputs()` of the folder they belong in). The old key goes first: a
+    failure from here on can never leave a mix that looks finished. A folder goes before the file that points
+    into it (the movie, last), and the key that marks the set as complete after all of them."""
+    key_path.unlink(missing_ok=True)
+    for role in sorted(files, key=lambda role: role == "movie"):
+        if role in FOLDERS:
+            shutil.rmtree(files[role], ignore_errors=True)
+        os.replace(staged[role], files[role])
+    _write_key(key_path, key)
+
+
+# ----------------------------------------------------------------------------- with no shared filesystem
+def render_clip_files(name: str, traces: dict, given: dict, settings: Settings, log=print) -> dict:
+    """`render_clip` for a worker that shares no filesystem with the one who asked: rendered into a private
+    temporary folder, and its outputs returned as bytes, {"files": {path relative to the folder: bytes}, "key",
+    …}, for `place_clip` to write where they belong. A scene's folders (a deck's assets, its slides) are sent
+    file by file. Nothing stays on the worker."""
+    import dataclasses
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reel-job-") as tmp:
+        folder = Path(tmp)
+        # an empty folder holds no earlier render: the caller has already decided this one is needed
+        result = render_clip(name, traces, given, dataclasses.replace(settings, force=True), folder, log=log)
+        sent = {}
+        for path in result["files"].values():
+            for f in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+                sent[f.relative_to(folder).as_posix()] = f.read_bytes()
+    return {**result, "files": sent}
+
+
+def place_clip(name: str, settings: Settings, out: Path, result: dict) -> dict[str, Path]:
+    """Write a `render_clip_files` result into `out` as `render_clip` writes its own: staged in a work folder
+    beside the outputs, then put in place by `commit` (the key last). Returns the files, by role."""
+    from scenes import scene_class
+
+    files = outputs(scene_class(name), out, settings)
+    work = work_folder(out, name)
+    try:
+        work.mkdir()
+        inside = work.resolve()
+        for relative, data in result["files"].items():
+            path = (work / relative).resolve()
+            if not path.is_relative_to(inside) or path == inside:
+                raise RuntimeError(f"{name}: a job sent back a file outside its folder: {relative!r}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        staged = outputs(scene_class(name), work, settings)
+        missing = [p.name for p in staged.values() if not p.exists()]
+        if missing:
+            raise RuntimeError(f"{name}: the job sent back no {', '.join(missing)}")
+        commit(staged, files, key_file(out, name), result["key"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return files
 
 
 def _write_key(path: Path, key: str) -> None:

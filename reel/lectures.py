@@ -27,6 +27,7 @@ set complete last), so there is never a half-written lecture.mp4.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -34,6 +35,8 @@ import multiprocessing
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,17 +145,38 @@ def _worker_init() -> None:
 
 
 def render_job(job: Job) -> dict:
-    """One scene, in a worker process: `reel.clip.render_clip` (cached), with its own log lines."""
+    """One scene, in a local worker process: `reel.clip.render_clip` (cached), with its own log lines."""
     from reel.clip import render_clip
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
     try:
         result = render_clip(job.scene, job.traces, job.options, job.settings, Path(job.clips),
-                             log=lambda m: print(m, flush=True))
+                             log=lambda m: print(where + m, flush=True))
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return {"skipped": result["skipped"], "key": result["key"], "seconds": result.get("seconds", 0.0),
             "synthesised": result.get("synthesised", 0)}
+
+
+_ONE_AT_A_TIME = threading.Lock()  # Manim's settings are global to a process: one render in it at a time
+
+
+def ship_job(job: Job, identity: dict | None = None) -> dict:
+    """One scene on a worker that shares no filesystem with the client (a Dask worker, or any executor's):
+    rendered into a temporary folder there, its files returned as bytes (`reel.clip.render_clip_files`) for the
+    client to write (`reel.clip.place_clip`). With `identity`, the worker first checks that it runs the
+    client's version of the project (`reel.cluster`). Runs in a worker's thread: no signal handling here."""
+    from reel.clip import render_clip_files
+
+    if identity is not None:
+        from reel.cluster import check_here
+
+        check_here(identity, job.settings.voice)
+    where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
+    with _ONE_AT_A_TIME:
+        return render_clip_files(job.scene, job.traces, job.options, job.settings,
+                                 log=lambda m: print(where + m, flush=True))
 
 
 def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
@@ -248,15 +272,15 @@ class Plan:
 
 def plan_lecture(sentence: str | None, out: Path, names: list[str], settings, *, target: str | None = None,
                  slides: str | None = None, allow_unknown: bool = False, options: dict | None = None,
-                 label: str = "", log=print) -> Plan:
-    """Check the input, record the traces, and find which scenes must render (the others are cached).
-    Writes nothing but the (empty) output folders."""
+                 label: str = "", prepared: tuple | None = None, log=print) -> Plan:
+    """Check the input, record the traces (unless `prepared`: what `reel.api.prepare` returned for them), and
+    find which scenes must render (the others are cached). Writes nothing but the (empty) output folders."""
     from reel import clip
     from reel.api import headline, prepare
     from scenes import scene_class
     from scenes.kit.options import resolve_options
 
-    traces, per_scene = prepare(names, sentence, target, allow_unknown, options or {}, log)
+    traces, per_scene = prepared or prepare(names, sentence, target, allow_unknown, options or {}, log)
     classes = {n: scene_class(n) for n in names}
     clips = out / "scenes"
     clips.mkdir(parents=True, exist_ok=True)
@@ -326,25 +350,57 @@ def _write_key(path: Path, key: str) -> None:
 def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes: list[str] | str | None = None,
             target: str | None = None, quality: str = "high", fps: int | None = None, voice: str | None = None,
             captions: bool = False, slides: str | None = None, jobs: int | None = None, force: bool = False,
-            allow_unknown: bool = False, executor: cf.Executor | None = None, log=print, **options) -> Lecture:
+            allow_unknown: bool = False, executor: cf.Executor | None = None, cluster=None, log=print,
+            **options) -> Lecture:
     """Every scene (or `scenes`) in teaching order, narrated, joined into `out`/lecture.mp4 with chapters and
     subtitles (and with `slides` "html" or "pptx", one deck). Scenes render in parallel, `jobs` at once
-    (default: the cores), or on `executor` (any `concurrent.futures.Executor`). Raises `InputError` for bad
-    input, `RenderFailed` when scenes failed (the others are kept), `Interrupted` on Ctrl-C."""
-    from reel import clip
+    (default: the cores), on `executor` (any `concurrent.futures.Executor`, whose workers may be elsewhere:
+    each job sends its files back), or on a Dask `cluster` (its address, tcp://HOST:8786, or a
+    `distributed.Client`; `reel.cluster`). Raises `InputError` for bad input, `RenderFailed` when scenes failed
+    (the others are kept), `Interrupted` on Ctrl-C."""
     from reel.api import _logger, _out_folder
-    from reel.narration import default_voice, narrator_for
-    from scenes.kit.tools import require
 
     log = _logger(log)
     start = time.perf_counter()
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if jobs < 1:
+    names, missing, settings = lecture_settings(scenes, quality, fps, voice, captions, slides, jobs, force, cluster,
+                                                executor)
+    out = _out_folder(out)
+    with where_jobs_run(jobs, executor, cluster, settings.voice, log) as run_on:
+        plan = plan_lecture(sentence, out, names, settings, target=target, slides=slides,
+                            allow_unknown=allow_unknown, options=options, log=log)
+        if missing:
+            log(f"not written yet, skipped: {', '.join(missing)}")
+        for i, name in enumerate(plan.keys, 1):
+            log(f"[scene {i} of {len(names)}] {name} cached (nothing changed)")
+        rendered, failures = run_jobs(plan.jobs, start=start, finished=len(plan.keys), n=len(names), log=log,
+                                      **run_on)
+    plan.keys.update({job.scene: rendered[job.label] for job in plan.jobs if job.label in rendered})
+    if failures:
+        raise RenderFailed(failures, len(names) - len(failures), len(names), plan.clips)
+    return finish_lecture(plan, log)
+
+
+def lecture_settings(scenes, quality: str, fps: int | None, voice: str | None, captions: bool, slides: str | None,
+                     jobs: int | None, force: bool, cluster=None,
+                     executor: cf.Executor | None = None) -> tuple[list[str], list[str], object]:
+    """What a lecture (or each lecture of a course) renders, checked before any work: (the scenes in teaching
+    order, the chosen ones not written yet, the `reel.clip.Settings` of every scene). Stops with an InputError
+    for bad input or a missing program."""
+    from reel import clip
+    from reel.narration import default_voice, narrator_for
+    from scenes.kit.tools import require
+
+    if jobs is not None and jobs < 1:
         raise InputError("--jobs must be at least 1")
+    if cluster is not None:
+        from reel.cluster import check_address
+
+        if executor is not None or jobs is not None:
+            raise InputError("--cluster decides where the scenes render: it takes no --jobs (nor an executor)")
+        check_address(cluster)
     names, missing = choose(scenes)
     if not names:
         raise InputError("none of the chosen scenes is written yet")
-    out = _out_folder(out)
     voice = voice or default_voice()  # piper, else flite with a one-line notice on stderr
     settings = clip.Settings(quality, fps, None, force, voice, captions, progress=False,
                              slides="parts" if slides else None)
@@ -357,17 +413,23 @@ def lecture(sentence: str | None = None, *, out: str | Path = "lecture", scenes:
         from reel.slides import check_ready
 
         check_ready(slides)
-    plan = plan_lecture(sentence, out, names, settings, target=target, slides=slides, allow_unknown=allow_unknown,
-                        options=options, log=log)
-    if missing:
-        log(f"not written yet, skipped: {', '.join(missing)}")
-    for i, name in enumerate(plan.keys, 1):
-        log(f"[scene {i} of {len(names)}] {name} cached (nothing changed)")
-    rendered, failures = run_jobs(plan.jobs, jobs, start, len(plan.keys), len(names), log, executor=executor)
-    plan.keys.update({job.scene: rendered[job.label] for job in plan.jobs if job.label in rendered})
-    if failures:
-        raise RenderFailed(failures, len(names) - len(failures), len(names), plan.clips)
-    return finish_lecture(plan, log)
+    return names, missing, settings
+
+
+@contextlib.contextmanager
+def where_jobs_run(jobs: int | None, executor: cf.Executor | None, cluster, voice: str, log=print):
+    """Where scene jobs run, as `run_jobs` takes it ({"workers", "executor", "ship", "identity"}): a local process
+    pool of `jobs` (default: the cores), which writes the files itself; an `executor`, whose workers may share
+    no filesystem with this process (each job sends its files back); or a Dask `cluster`, connected to (and its
+    workers' version checked) for the length of the block."""
+    if cluster is None:
+        yield {"workers": jobs or os.cpu_count() or 1, "executor": executor, "ship": executor is not None,
+               "identity": None}
+        return
+    from reel.cluster import connect
+
+    with connect(cluster, voice, log) as run_on:
+        yield run_on
 
 
 def _current(out: Path, key_file: str, files, key: str) -> bool:
@@ -404,50 +466,74 @@ def make_lecture_deck(kind: str, names: list[str], titles: list[str], summaries:
     return count
 
 
-def run_jobs(jobs: list[Job], workers: int, start: float, finished: int, n: int, log=print,
-             executor: cf.Executor | None = None) -> tuple[dict[str, str], dict[str, str]]:
+def run_jobs(jobs: list[Job], workers, start: float, finished: int, n: int, log=print,
+             executor: cf.Executor | None = None, *, ship: bool = False, identity: dict | None = None,
+             after=None) -> tuple[dict[str, str], dict[str, str]]:
     """Render jobs in parallel: on `executor` if given, else a process pool of `workers`. Returns
-    ({label: render key}, {label: error}). Progress: each job as it ends, and a heartbeat while they run."""
+    ({label: render key}, {label: error}). Progress: each job as it ends, with the time elapsed and an estimate
+    of what remains, and a heartbeat while they run.
+
+    `workers` is how many jobs are handed out at once (a number, or a function asked each time: the workers a
+    cluster has now). With `ship`, the executor's workers share no filesystem with this process: each job
+    returns its files' bytes and they are written here as they arrive (`reel.clip.place_clip`), with `identity`
+    checked on the worker first (`reel.cluster`). `after(job, key)` is called once a job's files are in place."""
+    from reel.clip import place_clip
+
     keys: dict[str, str] = {}
     failures: dict[str, str] = {}
     if not jobs:
         return keys, failures
     own = executor is None
-    workers = min(workers, len(jobs))
+    capacity = workers if callable(workers) else (lambda: workers)
     if own:
         ctx = multiprocessing.get_context("spawn")  # never fork a process that has run PyTorch
-        executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+        executor = cf.ProcessPoolExecutor(max_workers=min(capacity(), len(jobs)), mp_context=ctx,
+                                          initializer=_worker_init)
     futures: dict[cf.Future, Job] = {}
+    unseen: set[cf.Future] = set()  # handed out, and their end not yet handled here (done or not)
     queue = list(jobs)
     order = {job.label: i for i, job in enumerate(jobs)}
+    began = time.perf_counter()
 
     def submit() -> None:
         """Hand out jobs only as workers free up, so that what is pending is what is running."""
-        while queue and sum(not f.done() for f in futures) < workers:
+        room = capacity() - sum(not f.done() for f in unseen)
+        while queue and room > 0:
             job = queue.pop(0)
-            futures[executor.submit(render_job, job)] = job
+            future = executor.submit(ship_job, job, identity) if ship else executor.submit(render_job, job)
+            futures[future] = job
+            unseen.add(future)
+            room -= 1
 
     try:
         submit()
         last_beat = time.perf_counter()
-        while queue or any(not f.done() for f in futures):
-            pending = {f for f in futures if not f.done()}
-            done, pending = cf.wait(pending, timeout=5.0, return_when=cf.FIRST_COMPLETED)
+        while queue or unseen:  # until every job's end is handled: one may end while another's is
+            done, _ = cf.wait(unseen, timeout=5.0, return_when=cf.FIRST_COMPLETED)
+            unseen.difference_update(done)
             submit()
-            running = [futures[p].label for p in futures if not p.done()]
+            running = [futures[p].label for p in unseen if not p.done()]
             for f in sorted(done, key=lambda f: order[futures[f].label]):
                 finished += 1
                 job = futures[f]
                 try:
                     result = f.result()
+                    if ship:
+                        place_clip(job.scene, job.settings, Path(job.clips), result)
                 except Exception as e:  # a scene that failed: the others go on
                     failures[job.label] = _describe(e)
                     state = "FAILED"
                 else:
                     keys[job.label] = result["key"]
                     state = "cached" if result["skipped"] else f"rendered in {result['seconds']:.0f} s"
-                log(f"[scene {finished} of {n}] {job.label} {state}; elapsed {clock(time.perf_counter() - start)}"
+                elapsed = time.perf_counter() - start
+                ended = len(keys) + len(failures)
+                left = (time.perf_counter() - began) / ended * (len(jobs) - ended)
+                log(f"[scene {finished} of {n}] {job.label} {state}; elapsed {clock(elapsed)}"
+                    f"{f'; about {clock(left)} left' if ended < len(jobs) else ''}"
                     f"{'; running: ' + ', '.join(running) if running else ''}")
+                if after is not None and job.label in keys:
+                    after(job, keys[job.label])
             if not done and time.perf_counter() - last_beat >= HEARTBEAT:
                 last_beat = time.perf_counter()
                 log(f"[{finished} of {n} done] elapsed {clock(time.perf_counter() - start)}; "
@@ -458,8 +544,10 @@ def run_jobs(jobs: list[Job], workers: int, start: float, finished: int, n: int,
         else:
             for f in futures:
                 f.cancel()
-        raise Interrupted([futures[f].label for f in futures if f.done() and not f.cancelled()
-                           and f.exception() is None], n) from None
+        # kept: what was written here, and (from a local pool) what a worker wrote before it was noticed
+        kept = [job.label for f, job in futures.items() if job.label in keys or (
+            not ship and f.done() and not f.cancelled() and f.exception() is None)]
+        raise Interrupted(kept, n) from None
     if own:
         executor.shutdown(wait=True)
     return keys, failures
@@ -496,6 +584,8 @@ def _n(count: int, word: str) -> str:
 def _describe(e: BaseException) -> str:
     if isinstance(e, cf.process.BrokenProcessPool):
         return "its worker process died (out of memory?)"
+    if type(e).__name__ == "KilledWorker":  # Dask's: every worker that took it died (allowed-failures)
+        return "every worker that took it died (out of memory?)"
     if isinstance(e, KeyboardInterrupt):
         return "interrupted"
     text = str(e).strip().splitlines()

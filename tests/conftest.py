@@ -68,6 +68,28 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess
                           env={**os.environ, **env} if env else None)
 
 
+def interrupt_when(args: list[str], seen) -> tuple[int, str, str]:
+    """Run `python ARGS` in its own process group, read its output until `seen(line)`, then press Ctrl-C as a
+    terminal does (SIGINT to the whole group, workers too): (exit code, everything it printed, its stderr)."""
+    import os
+    import signal
+
+    p = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in p.stdout:
+            lines.append(line)
+            if seen(line):
+                break
+        os.killpg(p.pid, signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    return p.returncode, "".join(lines) + stdout, stderr
+
+
 @pytest.fixture(scope="session")
 def traces_for():
     """`traces_for(sentence, slots, scene=None)` → {slot: trace}, each recording made once per session.

@@ -8,10 +8,8 @@ tests; the other runs use --fps 5.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +20,7 @@ import pytest
 from reel.subtitles import display
 from scenes import available
 
-from .conftest import ROOT, run_cli
+from .conftest import interrupt_when, run_cli
 
 # Two scenes in teaching order, the fewest that show chapters, joins and cue timing across scenes.
 # Every scene's narration is checked for intelligibility without video in tests/test_scenes.py
@@ -259,24 +257,13 @@ def test_an_interrupted_lecture_leaves_nothing_broken_and_resumes(tmp_path):
     """Ctrl-C while a scene renders: scenes already finished are kept, no lecture.mp4, no work folders; the
     next run renders only what is missing. (Silent, --voice none: the lecture has no audio stream.)"""
     out = tmp_path / "out"
-    cmd = [sys.executable, *lecture_cmd(out, "--voice", "none", "--jobs", "1", *FAST)]
     # Its own process group, signalled as a whole: what Ctrl-C at a terminal does (the workers are told too,
-    # so the scene under way stops at once instead of finishing in the parent's grace period).
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    lines = []
-    try:
-        target = f"{SCENES[1]}: rendering at" if len(SCENES) > 1 else "rendering at"
-        for line in p.stdout:  # wait until the first scene is finished and the next one is rendering
-            lines.append(line)
-            if target in line:
-                break
-        os.killpg(p.pid, signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, (p.returncode, "".join(lines), stderr)
+    # so the scene under way stops at once instead of finishing in the parent's grace period). Signalled once
+    # the first scene is finished and the next one is rendering.
+    target = f"{SCENES[1]}: rendering at" if len(SCENES) > 1 else "rendering at"
+    code, printed, stderr = interrupt_when(lecture_cmd(out, "--voice", "none", "--jobs", "1", *FAST),
+                                           lambda line: target in line)
+    assert code == 130, (code, printed, stderr)
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert not (out / "lecture.mp4").exists()
     left = [q.name for q in out.rglob("*") if q.name.startswith(".") and not q.name.endswith(".render-key")]

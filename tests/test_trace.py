@@ -364,3 +364,27 @@ def test_round_trip(any_trace, tmp_path):
     with np.load(path) as raw:  # plain NumPy reads it too, meta as JSON text
         assert json.loads(str(raw["meta.json"][()]))["model"] == trace.model
     assert [p.name for p in tmp_path.iterdir()] == ["x.trace.npz"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("model", ["translator", "gpt"])
+def test_a_recording_does_not_depend_on_the_threads_pytorch_uses(model):
+    """Sums split across threads round differently; the render keys cover every byte of a trace, so a recording
+    made with OMP_NUM_THREADS=1 (which Dask's distributed sets on import) must equal one made with several."""
+    import torch
+
+    from model.trace import record
+
+    threads = torch.get_num_threads()
+    made = []
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            made.append(record(model, "the black cat eats the fish"))
+            assert torch.get_num_threads() == n  # given back as it was
+    finally:
+        torch.set_num_threads(threads)
+    one, *several = made
+    for other in several:
+        assert other.meta == one.meta and other.arrays.keys() == one.arrays.keys()
+        for k in one.arrays:
+            np.testing.assert_array_equal(other.arrays[k], one.arrays[k], err_msg=k)
