@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Callable
 
@@ -18,21 +17,6 @@ from .transformer import HookedModel, Translator
 # adjective reordering ("black cat" → "chat noir") and two words becoming one ("look at" →
 # "regarde"), so the two sentences differ in length. The one place the default sentence is written.
 DEFAULT_SENTENCE = "the black cat does not look at the small fish"
-
-
-@contextlib.contextmanager
-def one_thread():
-    """PyTorch on one thread for a while. A recording's numbers must not depend on how many threads PyTorch
-    uses: sums split across threads round differently (by 1e-7 here), and every render key (reel/clip.py)
-    covers the trace's bytes, so a machine's OMP_NUM_THREADS — or a library that sets it, as Dask's
-    `distributed` does on import — would render the same sentence again. Matrices this small gain
-    nothing from a second thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _warn(message: str) -> None:
@@ -83,7 +67,6 @@ def translate(sentence: str, name: str = "translator", warn: Callable[[str], Non
     return greedy_output(tok, model, encode_source(tok, model, sentence, warn, allow_unknown), warn)
 
 
-@one_thread()
 def record(
     name: str = "translator",
     sentence: str | None = None,

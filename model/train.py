@@ -270,7 +270,10 @@ def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250, heldout
 @contextlib.contextmanager
 def one_thread():
     """Torch on one thread while it runs these models: matrices this small gain nothing from a second thread, and
-    lose a lot on a busy machine (recording a trace: 10 times slower on two threads at a load of 7)."""
+    lose a lot on a busy machine (recording a trace: 10 times slower on two threads at a load of 7). And a
+    recording's numbers must not depend on the thread count: sums split across threads round differently (by
+    1e-7 here), and every render key (reel/clip.py) covers the trace's bytes, so a machine's OMP_NUM_THREADS —
+    or a library that sets it, as Dask's `distributed` does on import — would render the same sentence again."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
