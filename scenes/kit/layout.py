@@ -112,6 +112,7 @@ def fit_folding(make: Callable[[int, int], Mobject], rows: int, cols: int, cente
     `rows`, `cols` are how many the layout has in full: the first try shows them all.
     """
     r, c = rows, cols
+    least_tried = False
     while True:
         mob = make(r, c)
         try:
@@ -119,6 +120,9 @@ def fit_folding(make: Callable[[int, int], Mobject], rows: int, cols: int, cente
         except LayoutError:
             if r <= min_shown and c <= min_shown:
                 raise
+            if not least_tried:  # folding never makes a layout larger: if the most folded one does not fit, none
+                least_tried = True  # does, and the caller learns it now rather than after every fold on the way
+                fit(make(min(r, min_shown), min(c, min_shown)), center, max_width, max_height)
             factor = fit_scale(mob, max_width, max_height)
             over_w = mob.width / max_width
             over_h = mob.height / max_height
