@@ -257,5 +257,9 @@ def check_scene(scene_cls, traces: dict, options: dict | None = None, media_dir:
         check = FrameCheck()
         with tempconfig(settings):
             scene = scene_cls(traces=traces, options=options or {}, observer=check, narrator=narrator)
+            # the check reads the scene graph, never pixels: Manim draws a frame at every play even when it
+            # skips animations (its static background, a wait's frozen frame), an eighth of the time here
+            scene.renderer.update_frame = lambda *args, **kwargs: None
+            scene.renderer.save_static_frame_data = lambda *args, **kwargs: None
             scene.render()
     return scene, check.problems
