@@ -17,6 +17,7 @@ from manim import (
     RIGHT,
     UP,
     Dot,
+    ManimColor,
     MathTex,
     Rectangle,
     Square,
@@ -197,7 +198,15 @@ def formula(tex: str, size: float = FORMULA, color=palette.TEXT, **part_colors) 
     Every occurrence of a key of `part_colors` is coloured (``Q=palette.QUERY``). Only
     our own LaTeX goes here; a user's text goes through `tex_escape` first.
     """
-    return from_shared_files(lambda: MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors))
+    key = (tex, float(size), ManimColor(color).to_hex(), tuple(sorted((k, ManimColor(v).to_hex())
+                                                                      for k, v in part_colors.items())))
+    if key not in _FORMULAS:  # a layout search builds the same formulas again and again: parse each once
+        _FORMULAS[key] = from_shared_files(
+            lambda: MathTex(tex, font_size=size, color=color, tex_to_color_map=part_colors))
+    return _FORMULAS[key].copy()
+
+
+_FORMULAS: dict[tuple, MathTex] = {}  # formulas made in this process, copied for each use
 
 
 def shape_text(rows: int, cols: int) -> str:
