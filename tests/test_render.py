@@ -27,7 +27,10 @@ from .checks import check_manifest as check_values
 from .conftest import run_cli
 from .test_trace import check_attention, check_ln, check_mlp, contract_names, expected_shape
 
-SCENE = "cross_attention"
+SCENE = "cross_attention"  # the demo scene: its stills, options and full render
+# A short scene for the tests of the pipeline (cache, keys, faults, commands): what they test is not the scene,
+# and it renders in a third of the demo scene's time.
+QUICK = "softmax"
 SCENES = available()
 VIDEO_LINE = re.compile(r"\((\d+(?:\.\d+)?) s of video\)")
 PER_HEAD = ("hook_q", "hook_k", "hook_v", "hook_scores", "hook_scores_scaled", "hook_pattern", "hook_z")
@@ -58,8 +61,8 @@ HOSTILE_LONG = r"\input{/etc/passwd} $x$ % & # _ { } <b>x</b>"  # 25 words
 # ---------------------------------------------------------------------------
 
 
-def render(out: Path, *args: str):
-    return run_cli("render.py", "--scene", SCENE, "--quality", "low", "--out", str(out), *args)
+def render(out: Path, *args: str, scene: str = SCENE):
+    return run_cli("render.py", "--scene", scene, "--quality", "low", "--out", str(out), *args)
 
 
 def assert_ok(r) -> None:
@@ -80,15 +83,15 @@ def assert_clean_failure(r, out: Path | None, *words: str) -> str:
     return lines[0]
 
 
-def check_manifest(out: Path) -> tuple[dict, Trace]:
+def check_manifest(out: Path, scene: str = SCENE) -> tuple[dict, Trace]:
     """Every entry of out/NAME.values.json points into the trace beside it and shows its value."""
-    manifest = json.loads((out / f"{SCENE}.values.json").read_text(encoding="utf-8"))
-    assert manifest["scene"] == SCENE
-    assert manifest["traces"] == {"translator": f"{SCENE}.trace.npz"}
+    manifest = json.loads((out / f"{scene}.values.json").read_text(encoding="utf-8"))
+    assert manifest["scene"] == scene
+    assert manifest["traces"] == {"translator": f"{scene}.trace.npz"}
     trace_path = out / manifest["traces"]["translator"]
     assert trace_path.is_file(), "the manifest names a trace that is not beside it"
     trace = Trace.load(trace_path)
-    check_values(manifest, {"translator": trace}, min_values=100)
+    check_values(manifest, {"translator": trace}, min_values=100 if scene == SCENE else 20)
     return manifest, trace
 
 
@@ -417,7 +420,7 @@ def test_tex_escape_makes_every_special_character_literal(tmp_path):
 
 @pytest.mark.render
 def test_plain_manim_command_renders_the_default_sentence(tmp_path):
-    """A Manim user's own command works too: `manim -ql -s scenes/cross_attention.py CrossAttention`."""
+    """A Manim user's own command works too: `manim -ql -s scenes/softmax.py Softmax` (any scene file)."""
     import subprocess
     import sys
 
@@ -425,13 +428,13 @@ def test_plain_manim_command_renders_the_default_sentence(tmp_path):
 
     manim = Path(sys.executable).with_name("manim")
     r = subprocess.run(
-        [str(manim), "-ql", "-s", "--media_dir", str(tmp_path), str(ROOT / "scenes" / "cross_attention.py"), "CrossAttention"],
+        [str(manim), "-ql", "-s", "--media_dir", str(tmp_path), str(ROOT / "scenes" / "softmax.py"), "Softmax"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     from PIL import Image
 
-    pngs = list(tmp_path.rglob("CrossAttention*.png"))
+    pngs = list(tmp_path.rglob("Softmax*.png"))
     assert len(pngs) == 1
     assert Image.open(pngs[0]).size == (854, 480)  # the last frame: the stage cleared, as every scene ends
     # Manim's "consider upgrading" notice would lead users to a Manim the slides cannot use
@@ -483,26 +486,26 @@ def test_still_is_the_poster_frame_of_the_video(full_render, stills):
 
 @pytest.mark.render
 def test_still_of_another_beat_and_an_unknown_one(tmp_path):
-    r = render(tmp_path, "--still", "scores")
+    r = render(tmp_path, "--still", "every row", scene=QUICK)
     assert_ok(r)
-    assert "frame of beat 'scores'" in r.stdout and (tmp_path / f"{SCENE}.png").is_file()
+    assert "frame of beat 'every row'" in r.stdout and (tmp_path / f"{QUICK}.png").is_file()
     bad = tmp_path / "bad"
-    line = assert_clean_failure(render(bad, "--still", "nope"), None, "nope", "scores", "alignment")
+    line = assert_clean_failure(render(bad, "--still", "nope", scene=QUICK), None, "nope", "scores", "one row")
     assert not list(bad.glob("*.png"))
 
 
 def test_beats_are_listed_with_the_poster():
-    r = run_cli("render.py", "--scene", SCENE, "--beats")
+    r = run_cli("render.py", "--scene", QUICK, "--beats")
     assert_ok(r)
     lines = [line for line in r.stdout.splitlines() if line.startswith("  ")]
-    assert len(lines) >= 5
-    assert [line.split()[0] for line in lines if line.rstrip().endswith("poster")] == ["alignment"]
+    assert len(lines) >= 4
+    assert [re.split(r"\s{2,}", line.strip())[0] for line in lines if line.rstrip().endswith("poster")] == ["one row"]
 
 
 def test_frame_check_from_the_command_line():
-    r = run_cli("render.py", "--scene", SCENE, "--check")
+    r = run_cli("render.py", "--scene", QUICK, "--check")
     assert_ok(r)
-    assert f"{SCENE}: frame check passed" in r.stdout
+    assert f"{QUICK}: frame check passed" in r.stdout
 
 
 # ---------------------------------------------------------------------------
@@ -541,31 +544,31 @@ def test_render_key_covers_every_input(monkeypatch):
 def test_two_sentences_into_one_folder_stay_consistent(tmp_path):
     first, second = "the small dog sleeps", "the red horses eat a big cake"
     for sentence in (first, second, first):
-        r = render(tmp_path, "--still", "--sentence", sentence)
+        r = render(tmp_path, "--still", "--sentence", sentence, scene=QUICK)
         assert_ok(r)
         assert "rendering" in r.stdout, "a different sentence must render again"
-        manifest, trace = check_manifest(tmp_path)
+        manifest, trace = check_manifest(tmp_path, QUICK)
         assert trace.sentence == sentence
-        beats = json.loads((tmp_path / f"{SCENE}.beats.json").read_text(encoding="utf-8"))
+        beats = json.loads((tmp_path / f"{QUICK}.beats.json").read_text(encoding="utf-8"))
         captions = " ".join(c["text"] for b in beats["beats"] for c in b["captions"])
-        assert str(len(trace.tokens("decoder"))) in captions  # the captions count this sentence's words
+        assert f"the {len(trace.tokens('encoder'))} words" in captions  # the captions count this sentence's words
 
 
 @pytest.mark.render
 def test_a_failed_render_drops_the_old_key(tmp_path):
     """The old key goes before outputs are replaced: after a failure, the next run renders again."""
-    assert_ok(render(tmp_path, "--still"))
-    beats = tmp_path / f"{SCENE}.beats.json"
+    assert_ok(render(tmp_path, "--still", scene=QUICK))
+    beats = tmp_path / f"{QUICK}.beats.json"
     beats.unlink()
     beats.mkdir()  # a folder where the beats file must go: writing it fails after trace and manifest
-    r = render(tmp_path, "--still", "--sentence", "the cat sleeps")
+    r = render(tmp_path, "--still", "--sentence", "the cat sleeps", scene=QUICK)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert not (tmp_path / f".{SCENE}.render-key").exists()
+    assert not (tmp_path / f".{QUICK}.render-key").exists()
     beats.rmdir()
-    again = render(tmp_path, "--still")
+    again = render(tmp_path, "--still", scene=QUICK)
     assert_ok(again)
     assert "rendering" in again.stdout
-    manifest, trace = check_manifest(tmp_path)
+    manifest, trace = check_manifest(tmp_path, QUICK)
     assert trace.sentence == DEFAULT_SENTENCE
 
 
@@ -579,7 +582,7 @@ def test_two_renders_at_once_on_an_empty_cache(tmp_path):
 
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     runs = [
-        subprocess.Popen([sys.executable, "render.py", "--scene", SCENE, "--quality", "low", "--still", "--sentence",
+        subprocess.Popen([sys.executable, "render.py", "--scene", QUICK, "--quality", "low", "--still", "--sentence",
                           sentence, "--out", str(tmp_path / f"out{i}")], cwd=ROOT, env=env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for i, sentence in enumerate(("the black cat looks at the small fish", "the small dog sees a red apple"))
@@ -587,17 +590,17 @@ def test_two_renders_at_once_on_an_empty_cache(tmp_path):
     for i, p in enumerate(runs):
         stdout, stderr = p.communicate(timeout=600)
         assert p.returncode == 0, stderr[-3000:]
-        manifest, trace = check_manifest(tmp_path / f"out{i}")
+        manifest, trace = check_manifest(tmp_path / f"out{i}", QUICK)
 
 
 @pytest.mark.render
 def test_work_folders_of_killed_renders_are_cleaned_up(tmp_path):
-    stale = tmp_path / f".{SCENE}.render-999999999-abc"
+    stale = tmp_path / f".{QUICK}.render-999999999-abc"
     stale.mkdir()
     (stale / "partial.mp4").write_bytes(b"half")
-    half_written = tmp_path / f".{SCENE}.values.json.render-999999999-xyz.part"
+    half_written = tmp_path / f".{QUICK}.values.json.render-999999999-xyz.part"
     half_written.write_text('{"scene": ')
-    assert_ok(render(tmp_path, "--still"))
+    assert_ok(render(tmp_path, "--still", scene=QUICK))
     assert not stale.exists() and not half_written.exists()
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
 
@@ -618,7 +621,7 @@ def test_a_missing_tool_names_its_package(tool, package, tmp_path):
         if other != tool and shutil.which(other):
             (bin_dir / other).symlink_to(shutil.which(other))
     out = tmp_path / "out"
-    r = run_cli("render.py", "--scene", SCENE, "--quality", "low", "--still", "--out", str(out),
+    r = run_cli("render.py", "--scene", QUICK, "--quality", "low", "--still", "--out", str(out),
                 env={"PATH": f"{Path(sys.executable).parent}:{bin_dir}"})
     assert_clean_failure(r, None, tool, package)
     assert not out.exists()
@@ -634,7 +637,7 @@ def test_a_full_disk_gives_one_line_and_no_partial_output(tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
     try:
-        r = render(mnt, "--still")
+        r = render(mnt, "--still", scene=QUICK)
         assert r.returncode == 2, (r.stdout, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in r.stderr, r.stderr
