@@ -89,7 +89,7 @@ def test_every_cache_file_torn_then_a_render_still_succeeds(tmp_path):
     from .test_render import check_manifest
 
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    still = ["render.py", "--scene", "cross_attention", "--quality", "low", "--still"]
+    still = ["render.py", "--scene", "softmax", "--quality", "low", "--still"]  # formulas, text, numbers
     beats = ["render.py", "--scene", "softmax", "--beats", "--voice", "flite"]
     first = run_cli(*beats, env=env)
     assert first.returncode == 0, first.stderr
@@ -103,8 +103,8 @@ def test_every_cache_file_torn_then_a_render_still_succeeds(tmp_path):
     r = run_cli(*still, "--sentence", NEW_SENTENCE, "--out", str(tmp_path / "b"), env=env)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.count("damaged file") == 1, r.stderr  # said once, in one line
-    manifest, trace = check_manifest(tmp_path / "b")
-    assert trace.sentence == NEW_SENTENCE and (tmp_path / "b" / "cross_attention.png").stat().st_size > 10_000
+    manifest, trace = check_manifest(tmp_path / "b", "softmax")
+    assert trace.sentence == NEW_SENTENCE and (tmp_path / "b" / "softmax.png").stat().st_size > 10_000
     again = run_cli(*beats, env=env)
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
     times = re.compile(r"^  \S.*$", re.M)

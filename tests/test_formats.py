@@ -18,7 +18,7 @@ from reel import formats
 
 from .conftest import run_cli
 
-SCENE = "cross_attention"  # any registered scene will do: nothing here is scene-specific
+SCENE = "softmax"  # any registered scene will do (a short one): nothing here is scene-specific
 FPS = 5
 VIDEO_LINE = re.compile(r"\((\d+(?:\.\d+)?) s of video\)")
 

@@ -18,7 +18,7 @@ import pytest
 from .browser import page_requests, screenshot
 from .conftest import run_cli
 
-SCENE = "cross_attention"  # any registered scene: nothing in reel/slides.py is scene-specific
+SCENE = "softmax"  # any registered scene (a short one): nothing in reel/slides.py is scene-specific
 FPS = 5
 
 
