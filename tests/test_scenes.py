@@ -142,8 +142,11 @@ def test_narration_is_understood(name, checked):
 
 @pytest.mark.parametrize("voice", ["piper"])  # flite: above, scene by scene; espeak: no bar (intelligibility.py)
 def test_every_voice_is_understood(voice, checked):
-    """Each other engine over the whole script: the middle caption of every scene, spoken by it and recognised
-    cue by cue, under its own bar (tests/intelligibility.py). A broken voice or model file fails it."""
+    """Each other engine over the script: the middle caption of every third scene in teaching order (seven, from
+    the first to the last chapter), spoken by it and recognised cue by cue, under its own bar
+    (tests/intelligibility.py). A broken voice or model file fails it. Every third, not every one: this test
+    runs in one process, which must run each scene it reads (the scenes' own tests run theirs in others), and
+    the lecture's test (tests/test_lecture.py) holds Piper, its default voice, to the same bar at its cues."""
     pytest.importorskip("pocketsphinx")
     from model.errors import InputError
     from reel.narration import narrator_for
@@ -155,11 +158,11 @@ def test_every_voice_is_understood(voice, checked):
     except InputError as e:
         pytest.skip(str(e))
     captions = []
-    for name in SCENES:
+    for name in SCENES[::3]:
         scene, _ = checked(name, SENTENCES["default"])
         captions += picked_captions(scene, SPOKEN_SAMPLE)[1:2]  # the middle one: its rate is measured for flite too
     wer, words, cues = understood(narrator, captions)
-    assert words >= 150
+    assert words >= 80
     assert wer <= WER_BAR[voice], f"{voice}: WER {wer:.2f} over {words} words\n{heard(cues)}"
 
 
