@@ -7,6 +7,7 @@ as the mobject enters the screen.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -251,6 +252,14 @@ def _fold(n: int, limit: int) -> list[int | None]:
 
 
 def _dots(vertical: bool, size: float, color) -> VGroup:
+    """An ellipsis of three dots (vertical: ⋮), centred at the origin."""
+    return _dots_made(vertical, float(size), ManimColor(color).to_hex()).copy()
+
+
+@functools.lru_cache(maxsize=None)
+def _dots_made(vertical: bool, size: float, color: str) -> VGroup:
+    # made once, copied for each use: a layout search folds a matrix into ⋯ thousands of times, and building a
+    # Dot costs ~4 times copying one
     r = size / 900
     step = size / 160
     dots = VGroup(*(Dot(radius=r, color=color) for _ in range(3)))
@@ -441,6 +450,7 @@ class AttentionGrid(VGroup):
         self.numbers = VGroup()
         self.dots = VGroup()
         self._squares: dict[tuple[int, int], Rectangle] = {}
+        blank = Rectangle(width=cw - 0.04, height=ch - 0.04, stroke_color=palette.FAINT, stroke_width=1)  # at 0
         for i, r in enumerate(self.row_ids):
             for j, c in enumerate(self.col_ids):
                 center = [j * cw, -i * ch, 0]
@@ -448,10 +458,10 @@ class AttentionGrid(VGroup):
                     if (r is None) != (c is None):
                         self.dots.add(_dots(vertical=r is None, size=font_size * 1.3, color=palette.MUTED).move_to(center))
                     continue
-                sq = Rectangle(width=cw - 0.04, height=ch - 0.04, stroke_color=palette.FAINT, stroke_width=1)
+                sq = blank.copy()  # copying one costs a quarter of making one: a long sentence's grid has hundreds
                 blocked = mask is not None and bool(mask[r, c])
                 sq.set_fill(color, opacity=0.0 if blocked else float(w[r, c]))
-                sq.move_to(center)
+                sq.shift(center)
                 self.squares.add(sq)
                 self._squares[r, c] = sq
                 if numbers and not blocked:
