@@ -519,12 +519,13 @@ class WeightBlock(VGroup):
         data = values.data
         scale = float(np.abs(data).max()) or 1.0
         squares = VGroup()
+        blank = Square(side_length=cell, stroke_width=0)  # at the origin; copied, as AttentionGrid's cells are
         for r in range(data.shape[0]):
             for c in range(data.shape[1]):
                 t = min(abs(float(data[r, c])) / scale, 1.0)
-                sq = Square(side_length=cell, stroke_width=0)
+                sq = blank.copy()
                 sq.set_fill(palette.POSITIVE if data[r, c] >= 0 else palette.NEGATIVE, opacity=0.1 + 0.9 * t)
-                sq.move_to([c * cell, -r * cell, 0])
+                sq.shift([c * cell, -r * cell, 0])
                 squares.add(sq)
         frame = SurroundingRectangle(squares, buff=0.04, stroke_color=color, stroke_width=2)
         self.squares = squares
