@@ -35,7 +35,6 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -146,13 +145,13 @@ def _worker_init() -> None:
 
 def render_job(job: Job) -> dict:
     """One scene, in a local worker process: `reel.clip.render_clip` (cached), with its own log lines."""
-    from reel.clip import render_clip
+    from reel import clip
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
     try:
-        result = render_clip(job.scene, job.traces, job.options, job.settings, Path(job.clips),
-                             log=lambda m: print(where + m, flush=True))
+        result = clip.render_clip(job.scene, job.traces, job.options, job.settings, Path(job.clips),
+                                  log=lambda m: print(where + m, flush=True))
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return {"skipped": result["skipped"], "key": result["key"], "seconds": result.get("seconds", 0.0),
@@ -167,7 +166,7 @@ def ship_job(job: Job, identity: dict | None = None) -> dict:
     rendered into a temporary folder there, its files returned as bytes (`reel.clip.render_clip_files`) for the
     client to write (`reel.clip.place_clip`). With `identity`, the worker first checks that it runs the
     client's version of the project (`reel.cluster`). Runs in a worker's thread: no signal handling here."""
-    from reel.clip import render_clip_files
+    from reel import clip
 
     if identity is not None:
         from reel.cluster import check_here
@@ -175,8 +174,8 @@ def ship_job(job: Job, identity: dict | None = None) -> dict:
         check_here(identity, job.settings.voice)
     where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
     with _ONE_AT_A_TIME:
-        return render_clip_files(job.scene, job.traces, job.options, job.settings,
-                                 log=lambda m: print(where + m, flush=True))
+        return clip.render_clip_files(job.scene, job.traces, job.options, job.settings,
+                                      log=lambda m: print(where + m, flush=True))
 
 
 def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
