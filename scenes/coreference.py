@@ -35,7 +35,7 @@ from scenes.kit import layout, palette
 from scenes.kit.animations import Appear
 from scenes.kit.base import ReelScene
 from scenes.kit.choose import moving_head, quote
-from scenes.kit.components import AttentionGrid, caption, label, plain_text, token, words_row, wrapped_words
+from scenes.kit.components import AttentionGrid, caption_fits, label, plain_text, token, words_row, wrapped_words
 from scenes.kit.encoding import LabelledNumbers, entry, fold_keeping
 from scenes.kit.glyphs import baseline, set_baseline
 from scenes.kit.options import Head, Layer
@@ -478,7 +478,7 @@ class Coreference(ReelScene):
             self.play(Appear(VGroup(title, sub)), run_time=self.timing.build)
             if find(self.asked) is None:
                 told = f"The sentence we follow, {q(self.asked)}, has no {q('because it')}: "
-                if len(caption(told + "so here is a pair of sentences that has one.")) > 2:  # a long one: not quoted
+                if not caption_fits(told + "so here is a pair of sentences that has one."):  # long: not quoted
                     told = f"The sentence we follow has no {q('because it')}: "
                 self.say(told + "so here is a pair of sentences that has one.", pause=self.timing.fast)
             for block in blocks:

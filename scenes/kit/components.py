@@ -30,7 +30,7 @@ from manim import (
 from . import palette
 from .cache import from_shared_files
 from .glyphs import baseline, glyph_string, plain_text, set_baseline, text_width
-from .layout import CAPTION, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, SMALL, TOKEN
+from .layout import CAPTION, CAPTION_LINES, FORMULA, LABEL, MATRIX_NAME, NUMBER, SAFE_WIDTH, SMALL, TOKEN
 from .manifest import NEG_INF, Shown, format_value
 from .words import next_tokens
 
@@ -231,6 +231,11 @@ def caption(text: str, size: float = CAPTION, width: float = SAFE_WIDTH - 0.8) -
             lines.append(w)
     group = VGroup(*(plain_text(line, size, palette.TEXT) for line in lines))
     return group.arrange(DOWN, buff=0.14)
+
+
+def caption_fits(text: str) -> bool:
+    """Whether `text` takes no more lines than the stage leaves a caption (layout.CAPTION_LINES)."""
+    return len(caption(text)) <= CAPTION_LINES
 
 
 def cell_width(values: list[Values], decimals: int, font_size: float = NUMBER_SIZE) -> float:

@@ -29,7 +29,6 @@ from . import layout
 
 VISIBLE = 0.05  # opacity below which a mobject counts as not shown
 OVERLAP = 0.02  # outlines may touch by this much (2.7 px at 1080p): glyph outlines are not ink
-CAPTION_LINES = 2  # lines a caption may take: layout.STAGE_BOTTOM leaves room for two
 
 
 @dataclass(frozen=True)
@@ -171,9 +170,9 @@ class FrameCheck:
                 self._report("too-small", f"{_describe(text)} is at font size {size:.1f} < {self.min_font}", t, beat, when)
         self._overlaps(texts, t, beat, when)
         shown = getattr(scene, "_caption", None)  # the stage ends above a two-line caption (layout.STAGE_BOTTOM)
-        if shown is not None and len(shown) > CAPTION_LINES:
+        if shown is not None and len(shown) > layout.CAPTION_LINES:
             self._report("long-caption", f"caption {_describe(shown[0])}… takes {len(shown)} lines, more than "
-                         f"the {CAPTION_LINES} the stage leaves room for", t, beat, when)
+                         f"the {layout.CAPTION_LINES} the stage leaves room for", t, beat, when)
         if when == "after":
             self._allowed = []
 

@@ -26,7 +26,8 @@ SAFE_WIDTH = 13.4  # the widest a layout may be
 
 # --- the stage: between the heading (top) and the caption (bottom) -----------------
 STAGE_TOP = 2.45  # below a heading and its formula
-STAGE_BOTTOM = -2.7  # above a two-line caption
+STAGE_BOTTOM = -2.7  # above a caption of CAPTION_LINES lines
+CAPTION_LINES = 2  # the most a caption may take (the frame check reports more)
 STAGE_CENTER = ORIGIN + (STAGE_TOP + STAGE_BOTTOM) / 2 * UP
 STAGE_HEIGHT = STAGE_TOP - STAGE_BOTTOM
 HEADING_BUFF = 0.3  # heading from the top edge
