@@ -148,10 +148,9 @@ def render_job(job: Job) -> dict:
     from reel import clip
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
     try:
         result = clip.render_clip(job.scene, job.traces, job.options, job.settings, Path(job.clips),
-                                  log=lambda m: print(where + m, flush=True))
+                                  log=_job_log(job))
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return {"skipped": result["skipped"], "key": result["key"], "seconds": result.get("seconds", 0.0),
@@ -172,10 +171,14 @@ def ship_job(job: Job, identity: dict | None = None) -> dict:
         from reel.cluster import check_here
 
         check_here(identity, job.settings.voice)
-    where = job.label.removesuffix(job.scene)  # "02-cats-sleep/" in a course
     with _ONE_AT_A_TIME:
-        return clip.render_clip_files(job.scene, job.traces, job.options, job.settings,
-                                      log=lambda m: print(where + m, flush=True))
+        return clip.render_clip_files(job.scene, job.traces, job.options, job.settings, log=_job_log(job))
+
+
+def _job_log(job: Job):
+    """A job's log lines, printed as they come, each led by its lecture's folder ("02-cats-sleep/" in a course)."""
+    where = job.label.removesuffix(job.scene)
+    return lambda message: print(where + message, flush=True)
 
 
 def lecture_key(scene_keys: list[tuple[str, str]], titles: list[str], settings) -> str:
