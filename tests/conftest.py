@@ -68,6 +68,22 @@ def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess
                           env={**os.environ, **env} if env else None)
 
 
+def run_main(main, *args: str) -> subprocess.CompletedProcess:
+    """Call an entry point's `main(argv)` in this process, as `python -m model …` or `render.py …` would run it:
+    exit code, stdout and stderr as `run_cli` returns them. For the many cases of one command line, where a new
+    interpreter's start (importing torch, Manim) costs more than the case; each entry point keeps tests that
+    run it as its own process (`run_cli`)."""
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's usage errors and --help
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 def interrupt_when(args: list[str], seen) -> tuple[int, str, str]:
     """Run `python ARGS` in its own process group, read its output until `seen(line)`, then press Ctrl-C as a
     terminal does (SIGINT to the whole group, workers too): (exit code, everything it printed, its stderr)."""

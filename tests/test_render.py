@@ -24,7 +24,7 @@ from scenes import available
 from . import test_trace as tt  # the module, not its tests: pytest must not collect them twice here
 from .checks import check_beats
 from .checks import check_manifest as check_values
-from .conftest import run_cli
+from .conftest import run_cli, run_main
 from .test_trace import check_attention, check_ln, check_mlp, contract_names, expected_shape
 
 SCENE = "cross_attention"  # the demo scene: its stills, options and full render
@@ -63,6 +63,14 @@ HOSTILE_LONG = r"\input{/etc/passwd} $x$ % & # _ { } <b>x</b>"  # 25 words
 
 def render(out: Path, *args: str, scene: str = SCENE):
     return run_cli("render.py", "--scene", scene, "--quality", "low", "--out", str(out), *args)
+
+
+def render_py(*args: str):
+    """`render.py ARGS` run in this process (`run_main`), for command lines that fail before anything renders;
+    the tests that render, and `--list` and an unknown scene, run it as its own process."""
+    from render import main
+
+    return run_main(main, *args)
 
 
 def assert_ok(r) -> None:
@@ -323,7 +331,7 @@ def test_unknown_scene_lists_the_known_ones(tmp_path):
     ids=["no-scene", "quality", "fps-0", "fps-121", "fps-text", "layer-5", "layer-neg", "head-7", "empty", "blank"],
 )
 def test_bad_options_fail_cleanly(args, words, tmp_path):
-    line = assert_clean_failure(run_cli("render.py", *args, "--out", str(tmp_path)), tmp_path, *words)
+    line = assert_clean_failure(render_py(*args, "--out", str(tmp_path)), tmp_path, *words)
     if "--layer" in words or "--head" in words:
         assert re.search(r"\b0\b.*\b1\b", line), f"the valid range (0 to 1) is not named: {line}"
 
@@ -352,14 +360,14 @@ def test_bad_options_create_no_output_folder(tmp_path):
     """An --out folder that does not exist yet is not created by a command that fails."""
     out = tmp_path / "new"
     for args in (["--layer", "5"], ["--sentence", " "]):
-        assert_clean_failure(render(out, "--still", *args), None)
+        assert_clean_failure(render_py("--scene", SCENE, "--still", *args, "--out", str(out)), None)
         assert not out.exists(), f"{' '.join(args)}: a failed render created {out}"
 
 
 def test_out_is_an_existing_file(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
-    assert_clean_failure(render(blocker, "--still"), None, str(blocker))
+    assert_clean_failure(render_py("--scene", SCENE, "--still", "--out", str(blocker)), None, str(blocker))
     assert [p.name for p in tmp_path.iterdir()] == ["file"] and blocker.read_text() == "keep me"
 
 
@@ -369,7 +377,8 @@ def test_out_is_an_existing_file(tmp_path):
 
 
 def test_hostile_long_sentence_names_the_limit(tmp_path):
-    line = assert_clean_failure(render(tmp_path, "--still", "--sentence", HOSTILE_LONG), tmp_path, "limit")
+    line = assert_clean_failure(render_py("--scene", SCENE, "--still", "--sentence", HOSTILE_LONG, "--out", str(tmp_path)),
+                                tmp_path, "limit")
     assert "20" in line and PASSWD not in line
 
 
