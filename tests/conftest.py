@@ -1,7 +1,9 @@
 import contextlib
+import functools
 import subprocess
 import sys
 import types
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -21,15 +23,38 @@ def _longest_in_corpus() -> str:
     return max(pairs, key=lambda p: (n_words(p[1]), n_words(p[0]), p))[0]
 
 
-# The sentences every scene is checked on: the default, the shortest, the corpus's longest input and output,
-# and one whose translation runs to the limit and is cut there (bare plurals add a French article each:
-# the model has not ended after 20 words and is cut there; `test_sentences_cover_the_limits` checks it).
-SENTENCES = {
-    "default": None,
-    "two_words": "cats sleep",
-    "limit": _longest_in_corpus(),
-    "cut": "cats and dogs do not eat apples and carrots with pens in boxes on tables under beds behind walls",
-}
+class _Sentences(Mapping):
+    """The sentences every scene is checked on: the default, the shortest, the corpus's longest input and
+    output, and one whose translation runs to the limit and is cut there (bare plurals add a French article
+    each: the model has not ended after 20 words and is cut there; `test_sentences_cover_the_limits` checks
+    it). The corpus's longest is looked up when first asked for: generating the corpus takes seconds, which
+    pytest-xdist's controlling process, that only needs the names, need not spend."""
+
+    NAMES = ("default", "two_words", "limit", "cut")
+    GIVEN = {
+        "default": None,
+        "two_words": "cats sleep",
+        "cut": "cats and dogs do not eat apples and carrots with pens in boxes on tables under beds behind walls",
+    }
+
+    def __getitem__(self, name: str) -> str | None:
+        if name == "limit":
+            return _longest()
+        return self.GIVEN[name]
+
+    def __iter__(self):
+        return iter(self.NAMES)
+
+    def __len__(self) -> int:
+        return len(self.NAMES)
+
+
+@functools.cache
+def _longest() -> str:
+    return _longest_in_corpus()
+
+
+SENTENCES = _Sentences()
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +107,20 @@ def run_main(main, *args: str) -> subprocess.CompletedProcess:
         except SystemExit as e:  # argparse's usage errors and --help
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def render_py(*args: str) -> subprocess.CompletedProcess:
+    """`render.py ARGS` in this process (`run_main`): for command lines that stop before anything renders."""
+    from render import main
+
+    return run_main(main, *args)
+
+
+def model_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m model ARGS` in this process (`run_main`)."""
+    from model.cli import main
+
+    return run_main(main, *args)
 
 
 def interrupt_when(args: list[str], seen) -> tuple[int, str, str]:

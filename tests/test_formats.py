@@ -16,7 +16,7 @@ import pytest
 
 from reel import formats
 
-from .conftest import run_cli
+from .conftest import render_py, run_cli
 
 SCENE = "softmax"  # any registered scene will do (a short one): nothing here is scene-specific
 FPS = 5
@@ -156,7 +156,7 @@ def test_faststart_moves_the_index_in_front(tmp_path):
 ], ids=["gif-alpha", "still-gif", "slides-format", "slides-alpha", "avi", "pdf"])
 def test_impossible_combinations_fail_cleanly(args, words, tmp_path):
     out = tmp_path / "new"
-    r = run_cli("render.py", "--scene", SCENE, "--out", str(out), *args)
+    r = render_py("--scene", SCENE, "--out", str(out), *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr

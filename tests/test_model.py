@@ -197,8 +197,8 @@ def test_batched_and_single_greedy_agree(translator):
 def test_training_is_seeded_and_deterministic():
     from model.train import TrainConfig, train
 
-    runs = [train(tc=TrainConfig(steps=20, warmup=5), log=lambda _: None)[0].state_dict() for _ in range(2)]
-    other = train(tc=TrainConfig(steps=20, warmup=5, seed=1), log=lambda _: None)[0].state_dict()
+    runs = [train(tc=TrainConfig(steps=5, warmup=2), log=lambda _: None)[0].state_dict() for _ in range(2)]
+    other = train(tc=TrainConfig(steps=5, warmup=2, seed=1), log=lambda _: None)[0].state_dict()
     assert runs[0].keys() == runs[1].keys()
     for k in runs[0]:
         torch.testing.assert_close(runs[0][k], runs[1][k], atol=0, rtol=0)

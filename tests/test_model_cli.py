@@ -6,17 +6,11 @@ import numpy as np
 
 from model.tracefile import Trace
 
-from .conftest import run_cli, run_main
-
-
-def model_cli(*args: str):
-    """`python -m model ARGS`, run in this process (`run_main`); `test_translate` runs it as its own process."""
-    from model.cli import main
-
-    return run_main(main, *args)
+from .conftest import model_cli, run_cli
 
 
 def test_translate():
+    """As its own process, as a user runs it; the other command lines run in the test's (`model_cli`)."""
     r = run_cli("-m", "model", "translate", "the black cat eats the small fish")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "le chat noir mange le petit poisson"

@@ -18,25 +18,56 @@ from .conftest import ROOT
 MODEL_MODULES = sorted(p.stem for p in (ROOT / "model").glob("*.py") if p.stem != "__main__")
 
 
-def imports(module: str) -> set[str]:
-    code = f"import sys, {module}; print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    return set(r.stdout.split())
+_IMPORT_IN_TURN = """
+import importlib, sys
+forbidden = sys.argv[1]
+for module in sys.argv[2:]:
+    importlib.import_module(module)
+    print(module, *sorted({m.split(".")[0] for m in sys.modules}), flush=True)
+    if forbidden in sys.modules:
+        break
+"""
+
+
+def imports_in_turn(modules: list[str], forbidden: str) -> dict[str, set[str]]:
+    """{module: the top-level packages loaded once it is imported}, from one fresh interpreter importing the
+    modules in turn; after one that loads `forbidden`, the rest go on in another fresh one. A module imported
+    after clean ones sees its own imports and theirs, none of them `forbidden`: if `forbidden` is loaded
+    then, this module loaded it; if not, it did not."""
+    loaded: dict[str, set[str]] = {}
+    while len(loaded) < len(modules):
+        rest = [m for m in modules if m not in loaded]
+        r = subprocess.run([sys.executable, "-c", _IMPORT_IN_TURN, forbidden, *rest], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        for line in r.stdout.splitlines():
+            module, *packages = line.split()
+            loaded[module] = set(packages)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def scene_imports() -> dict[str, set[str]]:
+    return imports_in_turn([f"scenes.{name}" for name in available()] + ["render"], "torch")
+
+
+@pytest.fixture(scope="module")
+def model_imports() -> dict[str, set[str]]:
+    return imports_in_turn([f"model.{name}" for name in MODEL_MODULES], "manim")
 
 
 @pytest.mark.parametrize("name", available())
-def test_a_scene_module_loads_no_torch(name):
-    assert "torch" not in imports(f"scenes.{name}")
+def test_a_scene_module_loads_no_torch(name, scene_imports):
+    assert "torch" not in scene_imports[f"scenes.{name}"]
 
 
-def test_the_render_command_module_loads_no_torch_until_it_records():
-    assert "torch" not in imports("render")
+def test_the_render_command_module_loads_no_torch_until_it_records(scene_imports):
+    assert "torch" not in scene_imports["render"]
 
 
 @pytest.mark.parametrize("name", MODEL_MODULES)
-def test_a_model_module_loads_no_manim(name):
-    assert "manim" not in imports(f"model.{name}")
+def test_a_model_module_loads_no_manim(name, model_imports):
+    assert "manim" not in model_imports[f"model.{name}"]
 
 
 # A fresh trace and the shipped one are the same forward pass on different machines: the file was recorded

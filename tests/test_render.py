@@ -24,7 +24,7 @@ from scenes import available
 from . import test_trace as tt  # the module, not its tests: pytest must not collect them twice here
 from .checks import check_beats
 from .checks import check_manifest as check_values
-from .conftest import run_cli, run_main
+from .conftest import render_py, run_cli
 from .test_trace import check_attention, check_ln, check_mlp, contract_names, expected_shape
 
 SCENE = "cross_attention"  # the demo scene: its stills, options and full render
@@ -63,14 +63,6 @@ HOSTILE_LONG = r"\input{/etc/passwd} $x$ % & # _ { } <b>x</b>"  # 25 words
 
 def render(out: Path, *args: str, scene: str = SCENE):
     return run_cli("render.py", "--scene", scene, "--quality", "low", "--out", str(out), *args)
-
-
-def render_py(*args: str):
-    """`render.py ARGS` run in this process (`run_main`), for command lines that fail before anything renders;
-    the tests that render, and `--list` and an unknown scene, run it as its own process."""
-    from render import main
-
-    return run_main(main, *args)
 
 
 def assert_ok(r) -> None:

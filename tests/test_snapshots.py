@@ -119,7 +119,7 @@ def test_an_unknown_snapshot_names_the_shipped_ones():
 def test_the_trace_command_takes_a_snapshot(tmp_path):
     from model.tracefile import Trace
 
-    from .conftest import run_cli
+    from .conftest import model_cli, run_cli
 
     steps = snapshot_steps()
     out = tmp_path / "s.trace.npz"
@@ -128,6 +128,6 @@ def test_the_trace_command_takes_a_snapshot(tmp_path):
     assert Trace.load(out).meta["step"] == steps[1]
     for args, words in ((["--snapshot", str(steps[1] + 1)], [str(s) for s in steps]), (["--snapshot", "0", "--model", "bert"], ["translator"])):
         out = tmp_path / "bad.trace.npz"
-        r = run_cli("-m", "model", "trace", *args, "--out", str(out))
+        r = model_cli("trace", *args, "--out", str(out))
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
         assert all(w in r.stderr for w in words) and not out.exists()
