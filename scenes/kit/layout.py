@@ -90,6 +90,12 @@ def fit_scale(mob: Mobject, max_width: float = SAFE_WIDTH, max_height: float = S
     return min(1.0, max_width / max(mob.width, 1e-9), max_height / max(mob.height, 1e-9))
 
 
+def fits(mob: Mobject, max_width: float = SAFE_WIDTH, max_height: float = STAGE_HEIGHT,
+         floor: float = MIN_FONT) -> bool:
+    """Whether `fit` takes `mob` without putting any text below `floor`."""
+    return smallest_text(mob) * fit_scale(mob, max_width, max_height) >= floor - 1e-6
+
+
 def fit(mob: Mobject, center=STAGE_CENTER, max_width: float = SAFE_WIDTH, max_height: float = STAGE_HEIGHT,
         floor: float = MIN_FONT) -> Mobject:
     """Centre `mob` at `center`, shrunk only as far as needed to fit in the box.
@@ -97,7 +103,7 @@ def fit(mob: Mobject, center=STAGE_CENTER, max_width: float = SAFE_WIDTH, max_he
     Raises LayoutError if that would put any text below `floor`: fold instead (`fit_folding`).
     """
     factor = fit_scale(mob, max_width, max_height)
-    if smallest_text(mob) * factor < floor - 1e-6:
+    if not fits(mob, max_width, max_height, floor):
         raise LayoutError(
             f"fitting needs a scale of {factor:.2f}, which puts text at {smallest_text(mob) * factor:.1f} < {floor}"
         )
@@ -110,7 +116,8 @@ def fit_folding(make: Callable[[int, int], Mobject], rows: int, cols: int, cente
                 max_width: float = SAFE_WIDTH, max_height: float = STAGE_HEIGHT, min_shown: int = 3) -> Mobject:
     """Build `make(max_rows, max_cols)` and fit it; while it would shrink below the floor, fold more.
 
-    `rows`, `cols` are how many the layout has in full: the first try shows them all.
+    `rows`, `cols` are how many the layout has in full: the first try shows them all. The layout returned is
+    the last one `make` built (scenes note the folding their `make` was called with).
     """
     r, c = rows, cols
     least_tried = False
