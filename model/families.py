@@ -224,9 +224,11 @@ def heldout_figures(name: str) -> dict:
 
 
 @torch.no_grad()
-def evaluate(name: str, out=sys.stdout) -> dict:
+def evaluate(name: str, out=None) -> dict:
     """The held-out figures; then whether the self-attention row of "it" finds its noun in the coreference
-    sentences, as for the translator's encoder (gpt's row of "it" cannot: the adjective comes after it)."""
+    sentences, as for the translator's encoder (gpt's row of "it" cannot: the adjective comes after it).
+    Printed to `out`, by default the standard output of the moment (a redirection of it included)."""
+    out = out or sys.stdout
     f = heldout_figures(name)
     if name == "bert":
         print(f"held-out words, each masked alone: {f['words']}", file=out)

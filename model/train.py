@@ -257,14 +257,15 @@ def chosen_probabilities(model: Translator, tok: Tokenizer, sentences: list[str]
 
 
 @torch.no_grad()
-def evaluate(name: str = "translator", out=sys.stdout, batch: int = 250, heldout: list[tuple[str, str]] | None = None) -> float:
+def evaluate(name: str = "translator", out=None, batch: int = 250, heldout: list[tuple[str, str]] | None = None) -> float:
     """Held-out exact match, overall, by length and by construction; how sure the model is of the words it
     chooses; how sharp cross-attention is; and, on the coreference sentences, whether the French pronoun has
     the referent's gender and whether the encoder's row of "it" finds its noun.
 
-    `heldout`: the (English, French) pairs to score, by default the corpus's whole held-out split."""
+    `heldout`: the (English, French) pairs to score, by default the corpus's whole held-out split. Printed to
+    `out`, by default the standard output of the moment (a redirection of it included)."""
     with one_thread():
-        return _evaluate(name, out, batch, generate().heldout if heldout is None else heldout)
+        return _evaluate(name, out or sys.stdout, batch, generate().heldout if heldout is None else heldout)
 
 
 @contextlib.contextmanager
