@@ -193,11 +193,43 @@ def without_torch():
             sys.modules.pop("torch", None)
 
 
+def _reading(trace):
+    """A copy of `trace` that notes in `.read` what is read of it: tensor names, "tokens:STACK", "output"."""
+    from model.tracefile import Trace
+
+    class Read(Trace):
+        def __init__(self):
+            super().__init__(trace.meta, trace.arrays)
+            self.read: set[str] = set()
+
+        @property
+        def output(self) -> str:
+            self.read.add("output")
+            return super().output
+
+        def tokens(self, stack: str) -> list[str]:
+            self.read.add(f"tokens:{stack}")
+            return super().tokens(stack)
+
+        def __getitem__(self, name: str):
+            self.read.add(name)
+            return super().__getitem__(name)
+
+    return Read()
+
+
+def reads_the_output(read: set[str]) -> bool:
+    """Whether a scene that read `read` of a trace (`_reading`) read anything of what the model wrote: the
+    decoder's tensors or words, the output layer, the translation (or its raw record, which is read as meta)."""
+    return any("decoder" in name or "unembed" in name or name == "output" for name in read)
+
+
 @pytest.fixture(scope="session")
 def checked(traces_for):
     """`checked(name, sentence=None, **options)` → (scene, frame-check problems): a scene run without video
     under the frame check, once per session whichever test module asks (the scene tests share them).
-    Torch is unusable while the scene runs."""
+    Torch is unusable while the scene runs. `checked.read[name, sentence]` is what that run read of each
+    trace (`_reading`), by slot."""
     from scenes import scene_class
     from scenes.kit.framecheck import check_scene
 
@@ -207,11 +239,14 @@ def checked(traces_for):
         key = (name, sentence, tuple(sorted(options.items())))
         if key not in done:
             cls = scene_class(name)
-            traces = traces_for(sentence, cls.needs, cls)
+            traces = {slot: _reading(t) for slot, t in traces_for(sentence, cls.needs, cls).items()}
             with without_torch():
                 done[key] = check_scene(cls, traces, options=options)
+            if not options:
+                get.read[name, sentence] = {slot: set(t.read) for slot, t in traces.items()}
         return done[key]
 
+    get.read = {}
     return get
 
 

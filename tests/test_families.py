@@ -11,7 +11,7 @@ from model.tokenizer import MASK, SPECIALS
 from model.trace import DEFAULT_SENTENCE, record
 from model.train import load
 
-from .conftest import run_cli
+from .conftest import model_cli
 
 
 def _probs_at_mask(sentence: str) -> np.ndarray:
@@ -115,7 +115,8 @@ def test_shipped_checkpoints_have_the_translators_sizes():
 
 
 def _figures(name: str) -> dict[str, float]:
-    r = run_cli("-m", "model", "evaluate", "--model", name)
+    """The figures `python -m model evaluate` prints (in this process: `model_cli`)."""
+    r = model_cli("evaluate", "--model", name)
     assert r.returncode == 0, r.stderr
     return {k: float(v) for k, v in re.findall(r"^(\w+)=([\d.]+)", r.stdout, re.M)}
 

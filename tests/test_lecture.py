@@ -244,7 +244,7 @@ def test_a_single_scene_can_be_narrated(tmp_path):
     for c in caps:  # each sentence is heard where its caption starts
         assert dbfs(samples(tmp_path / f"{name}.mp4", c["start"], c["start"] + 0.8)) > -35, c
     # --beats with the same voice lists the narrated clip's times, without rendering it
-    listed = run_cli("render.py", "--scene", name, "--voice", "flite", *FAST, "--beats")
+    listed = render_py("--scene", name, "--voice", "flite", *FAST, "--beats")  # in this process: `render_py`
     assert_ok(listed)
     rows = re.findall(r"^  (\S.*?)\s+([\d.]+) –\s+([\d.]+) s", listed.stdout, re.M)
     assert [n for n, _, _ in rows] == [b["name"] for b in beats["beats"]], listed.stdout
@@ -252,7 +252,7 @@ def test_a_single_scene_can_be_narrated(tmp_path):
     for (_, start, end), b in zip(rows, beats["beats"]):
         for listed_at, rendered_at in ((float(start), b["start"]), (float(end), b["end"])):
             assert listed_at == pytest.approx(rendered_at, rel=0.02, abs=1 / 5), (listed.stdout, beats["beats"])
-    silent = run_cli("render.py", "--scene", name, *FAST, "--beats")  # the silent clip is shorter
+    silent = render_py("--scene", name, *FAST, "--beats")  # the silent clip is shorter
     assert float(re.search(rf"^{name}: ([\d.]+) s", silent.stdout, re.M).group(1)) < float(rows[-1][2]) - 5
 
 

@@ -65,6 +65,11 @@ def render(out: Path, *args: str, scene: str = SCENE):
     return run_cli("render.py", "--scene", scene, "--quality", "low", "--out", str(out), *args)
 
 
+def render_here(out: Path, *args: str, scene: str = SCENE):
+    """`render` in this process (`render_py`): the same command line, without a new interpreter's start."""
+    return render_py("--scene", scene, "--quality", "low", "--out", str(out), *args)
+
+
 def assert_ok(r) -> None:
     assert r.returncode == 0, f"exit {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     assert "Traceback" not in r.stderr, r.stderr
@@ -139,13 +144,16 @@ def attention_entries(manifest: dict) -> list[tuple[str, str, tuple[int, ...]]]:
 
 @pytest.fixture(scope="module")
 def stills(tmp_path_factory):
-    """`stills(case)` → (completed process, out dir) of a `--still --quality low` render, run once per case."""
+    """`stills(case)` → (completed process, out dir) of a `--still --quality low` render, run once per case.
+    The cases of CASES run render.py in this process (`render_here`: the library under the command line, as a
+    notebook calls it); the hostile sentences run it as its own process, whose every line of output (Manim's
+    and LaTeX's included) the test reads."""
     done: dict[str, tuple] = {}
 
     def get(case: str, *args: str):
         if case not in done:
             out = tmp_path_factory.mktemp(f"still-{case}")
-            done[case] = (render(out, "--still", *args), out)
+            done[case] = ((render_here if case in CASES else render)(out, "--still", *args), out)
         return done[case]
 
     return get
@@ -487,16 +495,16 @@ def test_still_is_the_poster_frame_of_the_video(full_render, stills):
 
 @pytest.mark.render
 def test_still_of_another_beat_and_an_unknown_one(tmp_path):
-    r = render(tmp_path, "--still", "every row", scene=QUICK)
+    r = render_here(tmp_path, "--still", "every row", scene=QUICK)
     assert_ok(r)
     assert "frame of beat 'every row'" in r.stdout and (tmp_path / f"{QUICK}.png").is_file()
     bad = tmp_path / "bad"
-    line = assert_clean_failure(render(bad, "--still", "nope", scene=QUICK), None, "nope", "scores", "one row")
+    line = assert_clean_failure(render_here(bad, "--still", "nope", scene=QUICK), None, "nope", "scores", "one row")
     assert not list(bad.glob("*.png"))
 
 
 def test_beats_are_listed_with_the_poster():
-    r = run_cli("render.py", "--scene", QUICK, "--beats")
+    r = render_py("--scene", QUICK, "--beats")
     assert_ok(r)
     lines = [line for line in r.stdout.splitlines() if line.startswith("  ")]
     assert len(lines) >= 4
@@ -504,7 +512,7 @@ def test_beats_are_listed_with_the_poster():
 
 
 def test_frame_check_from_the_command_line():
-    r = run_cli("render.py", "--scene", QUICK, "--check")
+    r = render_py("--scene", QUICK, "--check")
     assert_ok(r)
     assert f"{QUICK}: frame check passed" in r.stdout
 
@@ -545,7 +553,7 @@ def test_render_key_covers_every_input(monkeypatch):
 def test_two_sentences_into_one_folder_stay_consistent(tmp_path):
     first, second = "the small dog sleeps", "the red horses eat a big cake"
     for sentence in (first, second, first):
-        r = render(tmp_path, "--still", "--sentence", sentence, scene=QUICK)
+        r = render_here(tmp_path, "--still", "--sentence", sentence, scene=QUICK)
         assert_ok(r)
         assert "rendering" in r.stdout, "a different sentence must render again"
         manifest, trace = check_manifest(tmp_path, QUICK)
@@ -558,15 +566,15 @@ def test_two_sentences_into_one_folder_stay_consistent(tmp_path):
 @pytest.mark.render
 def test_a_failed_render_drops_the_old_key(tmp_path):
     """The old key goes before outputs are replaced: after a failure, the next run renders again."""
-    assert_ok(render(tmp_path, "--still", scene=QUICK))
+    assert_ok(render_here(tmp_path, "--still", scene=QUICK))
     beats = tmp_path / f"{QUICK}.beats.json"
     beats.unlink()
     beats.mkdir()  # a folder where the beats file must go: writing it fails after trace and manifest
-    r = render(tmp_path, "--still", "--sentence", "the cat sleeps", scene=QUICK)
+    r = render_here(tmp_path, "--still", "--sentence", "the cat sleeps", scene=QUICK)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / f".{QUICK}.render-key").exists()
     beats.rmdir()
-    again = render(tmp_path, "--still", scene=QUICK)
+    again = render_here(tmp_path, "--still", scene=QUICK)
     assert_ok(again)
     assert "rendering" in again.stdout
     manifest, trace = check_manifest(tmp_path, QUICK)

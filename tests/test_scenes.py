@@ -15,7 +15,7 @@ from scenes.kit.beats import beats_dict
 from scenes.kit.words import next_tokens
 
 from .checks import check_beats, check_manifest
-from .conftest import SENTENCES, without_torch
+from .conftest import SENTENCES, reads_the_output, without_torch
 
 SCENES = available()
 
@@ -71,9 +71,21 @@ def test_sentences_cover_the_limits(translator, traces_for):
     assert next_tokens(cut)[-1] != "<eos>"  # its last row goes on with a word
 
 
+def skip_a_cut_it_cannot_see(name: str, sentence: str, checked) -> None:
+    """The "cut" sentence is there for its translation, cut at 20 words. A scene that read nothing of what the
+    model wrote on the "limit" sentence (20 words in, 20 out: its decoder tensors, French words, output) shows
+    the English side only, which "limit" already checks at 20 words: it is not run again on "cut"."""
+    if sentence != "cut":
+        return
+    checked(name, SENTENCES["limit"])
+    if not any(map(reads_the_output, checked.read[name, SENTENCES["limit"]].values())):
+        pytest.skip(f"{name} shows nothing of the translation (checked on 'limit'): the cut one cannot change it")
+
+
 @pytest.mark.parametrize("sentence", list(SENTENCES))
 @pytest.mark.parametrize("name", SCENES)
 def test_frame_check_passes(name, sentence, checked):
+    skip_a_cut_it_cannot_see(name, sentence, checked)
     scene, problems = checked(name, SENTENCES[sentence])
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(map(str, problems[:30]))
 
@@ -81,6 +93,7 @@ def test_frame_check_passes(name, sentence, checked):
 @pytest.mark.parametrize("sentence", list(SENTENCES))
 @pytest.mark.parametrize("name", SCENES)
 def test_every_number_shown_is_traced(name, sentence, checked, traces_for):
+    skip_a_cut_it_cannot_see(name, sentence, checked)
     scene, _ = checked(name, SENTENCES[sentence])
     manifest = scene.manifest.to_dict()
     assert manifest["scene"] == name
