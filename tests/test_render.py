@@ -1,8 +1,8 @@
 """`python render.py …` as a user types it: the files it leaves, every number it shows, the render
 cache, faults and bad input.
 
-Speed matters (CI: 2 cores, 20 minutes for the whole suite), so exactly one full
-low-quality video is rendered in this file (the module-scoped `full_render`); every
+Speed matters (CI: 2 cores, the whole suite in 10 minutes), so exactly one full low-quality
+video, at 5 frames a second, is rendered in this file (the module-scoped `full_render`); every
 other render uses `--still`, which writes the poster frame but still the full manifest,
 and each distinct command is rendered once per module and shared by its tests.
 """
@@ -159,11 +159,14 @@ def stills(tmp_path_factory):
     return get
 
 
+FULL = ("--fps", "5")  # the fewest frames that still show every beat at rest: a third of the quality's 15
+
+
 @pytest.fixture(scope="module")
 def full_render(tmp_path_factory):
-    """The one full low-quality video of this file."""
+    """The one full low-quality video of this file (at 5 frames a second)."""
     out = tmp_path_factory.mktemp("full")
-    return render(out), out
+    return render(out, *FULL), out
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +261,7 @@ def test_full_render_writes_video_of_the_announced_length(full_render):
     assert 30 <= duration <= 120, duration
     assert (width, height) == (854, 480)
     # ≈, not ==: Manim stamps a clip whose run time is not a whole number of frames a few ticks short
-    assert rate == pytest.approx(15, rel=1e-3)
+    assert rate == pytest.approx(5, rel=1e-3)
 
 
 @pytest.mark.render
@@ -286,7 +289,7 @@ def test_unchanged_rerender_is_skipped(full_render):
     assert_ok(r)
     files = [out / f"{SCENE}.mp4", out / f"{SCENE}.values.json", out / f"{SCENE}.trace.npz", out / f"{SCENE}.beats.json"]
     before = {p: p.stat().st_mtime_ns for p in files}
-    again = render(out)
+    again = render(out, *FULL)
     assert_ok(again)
     assert "nothing changed" in again.stdout, again.stdout
     assert "rendering" not in again.stdout, again.stdout
