@@ -468,8 +468,12 @@ class Narrator:
                 os.utime(wav, (now, now))  # recently used: the last to be evicted
                 self.reused += 1
                 return Speech(wav, parts["duration"], tuple(tuple(p) for p in parts["parts"]))
+            if wav.exists():
+                _tell_damaged(wav)
+        except FileNotFoundError:
+            pass  # not there: speak it
         except (OSError, ValueError, KeyError, TypeError):
-            pass  # not there, or damaged (a torn file, a full disk): speak it again
+            _tell_damaged(meta)  # damaged (a torn file, a full disk): speak it again
         speech = self._synthesise(text, wav, meta)
         self.synthesised += 1
         self._evict()
@@ -531,6 +535,12 @@ class Narrator:
                     wav.unlink()
                     wav.with_suffix(".json").unlink(missing_ok=True)
                     total -= size
+
+
+def _tell_damaged(path: Path) -> None:
+    from scenes.kit.cache import tell_damaged
+
+    tell_damaged(f"a damaged file ({path.parent.name}/{path.name})")
 
 
 def whole_wav(path: Path, duration: float) -> bool:

@@ -107,5 +107,6 @@ def test_every_cache_file_torn_then_a_render_still_succeeds(tmp_path):
     assert trace.sentence == NEW_SENTENCE and (tmp_path / "b" / "softmax.png").stat().st_size > 10_000
     again = run_cli(*beats, env=env)
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+    assert again.stderr.count("damaged file") == 1, again.stderr  # the torn speech, said once
     times = re.compile(r"^  \S.*$", re.M)
     assert times.findall(again.stdout) == times.findall(first.stdout)  # the same speech, spoken again

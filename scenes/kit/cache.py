@@ -8,7 +8,8 @@ an exclusive lock on one file of the cache, so renders started together (the lec
 several) wait for each other there and only there.
 
 Our own cache files (glyph outlines, speech) are written to a temporary name and renamed
-into place, so they are whole or absent. Manim writes its LaTeX files itself, in place: a
+into place, so they are whole or absent; one found damaged all the same (a full disk's, a
+copy's) is made again, and said once (`tell_damaged`). Manim writes its LaTeX files itself, in place: a
 render killed while it writes one, or a full disk, leaves a torn file that Manim would read
 back and fail on, every time. `from_shared_files(make)` runs a Manim call that reads them;
 if it fails and the folder holds files that do not parse, those are removed (logged once,
@@ -108,7 +109,6 @@ def heal() -> int:
 def from_shared_files(make: Callable[[], T]) -> T:
     """`make()`, a Manim call that reads or writes the shared folders, under their lock; should it fail
     while a torn file lies there, the torn files go (said once per process) and it is made again."""
-    global _told
     with shared_files():
         try:
             return make()
@@ -116,12 +116,18 @@ def from_shared_files(make: Callable[[], T]) -> T:
             removed = heal()
             if not removed:
                 raise
-            if not _told:
-                _told = True
-                print(f"warning: removed {removed} damaged file{'s' * (removed != 1)} from the cache {CACHE} "
-                      "(a render stopped while writing them, or the disk was full); they are made again",
-                      file=sys.stderr, flush=True)
+            tell_damaged(f"removed {removed} damaged file{'s' * (removed != 1)}")
         return make()
+
+
+def tell_damaged(what: str) -> None:
+    """Say once per process, in one line, that damaged cache files were found and are made again (Manim's LaTeX
+    files, glyph outlines, speech): `what` is "removed 3 damaged files", "a damaged file (speech/….wav)"."""
+    global _told
+    if not _told:
+        _told = True
+        print(f"warning: {what} from the cache {CACHE} (a render stopped while writing, or the disk was full); "
+              "made again", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from manim import ManimColor, Text, VMobject
 
 from model.files import atomic_write
 
-from .cache import CACHE, private_text_dir
+from .cache import CACHE, private_text_dir, tell_damaged
 
 FONT = "Latin Modern Roman"
 _REF_SIZE = 48  # size at which glyph outlines are measured; scaled on use
@@ -36,7 +36,9 @@ def _on_disk(kind: str, key: tuple, compute) -> tuple[np.ndarray, float]:
     try:
         with np.load(path) as f:
             return f["points"], float(f["number"])
-    except Exception:  # missing, truncated or damaged (BadZipFile, EOFError …): recompute, never crash
+    except Exception as e:  # missing, truncated or damaged (BadZipFile, EOFError …): recompute, never crash
+        if not isinstance(e, FileNotFoundError):
+            tell_damaged(f"a damaged file ({path.parent.name}/{path.name})")
         points, number = compute()
         try:
             with atomic_write(path) as f:
