@@ -124,7 +124,7 @@ class BertGpt(ReelScene):
                                           rows, rows), "decoder", "causal mask: only earlier words", palette.DECODER)
                 return VGroup(e, d).arrange(RIGHT, buff=0.8, aligned_edge=UP)
 
-            pair = self.fit_folding(make, max(S, T), max(S, T))
+            pair = self.fit_folding(make, max(S, T), 1)  # one count folds both: each grid is `rows` square
             self.play(Appear(pair[0]), run_time=self.timing.build)
             self.say(f"The translator's encoder reads all {S} English tokens at once: no cell is blocked.")
             self.play(Appear(pair[1]), run_time=self.timing.build)

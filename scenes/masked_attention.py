@@ -156,7 +156,7 @@ class MaskedAttention(ReelScene):
                 fold.update(rows=rows)
                 return self.square("hook_scores_scaled", r"S = Q K^\top / \sqrt{d_k}", palette.TEXT, rows, rows)
 
-            scaled = self.fit_folding(make, T, T, center=layout.STAGE_CENTER)
+            scaled = self.fit_folding(make, T, 1, center=layout.STAGE_CENTER)  # one count folds both: `rows` square
             masked = self.square("hook_scores_scaled", r"S\ \text{masked}", palette.TEXT, fold["rows"], fold["rows"],
                                  mask=self.blocked).align_grid(scaled)
             self.play(Appear(scaled), run_time=self.timing.build)
