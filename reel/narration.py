@@ -459,6 +459,8 @@ class Narrator:
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
     def speak(self, text: str) -> Speech:
+        from scenes.kit.cache import tell_damaged
+
         key = self.key(text)
         wav, meta = self.cache / f"{key}.wav", self.cache / f"{key}.json"
         try:
@@ -469,11 +471,11 @@ class Narrator:
                 self.reused += 1
                 return Speech(wav, parts["duration"], tuple(tuple(p) for p in parts["parts"]))
             if wav.exists():
-                _tell_damaged(wav)
+                tell_damaged(wav)
         except FileNotFoundError:
             pass  # not there: speak it
         except (OSError, ValueError, KeyError, TypeError):
-            _tell_damaged(meta)  # damaged (a torn file, a full disk): speak it again
+            tell_damaged(meta)  # damaged (a torn file, a full disk): speak it again
         speech = self._synthesise(text, wav, meta)
         self.synthesised += 1
         self._evict()
@@ -535,12 +537,6 @@ class Narrator:
                     wav.unlink()
                     wav.with_suffix(".json").unlink(missing_ok=True)
                     total -= size
-
-
-def _tell_damaged(path: Path) -> None:
-    from scenes.kit.cache import tell_damaged
-
-    tell_damaged(f"a damaged file ({path.parent.name}/{path.name})")
 
 
 def whole_wav(path: Path, duration: float) -> bool:

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 
+@functools.cache
 def _longest_in_corpus() -> str:
     """The corpus's longest sentence with negation, coordination and two or three prepositional phrases:
     the most French words, then the most English ones (20 and 20 for today's corpus)."""
@@ -38,20 +39,13 @@ class _Sentences(Mapping):
     }
 
     def __getitem__(self, name: str) -> str | None:
-        if name == "limit":
-            return _longest()
-        return self.GIVEN[name]
+        return _longest_in_corpus() if name == "limit" else self.GIVEN[name]
 
     def __iter__(self):
         return iter(self.NAMES)
 
     def __len__(self) -> int:
         return len(self.NAMES)
-
-
-@functools.cache
-def _longest() -> str:
-    return _longest_in_corpus()
 
 
 SENTENCES = _Sentences()
@@ -194,34 +188,45 @@ def without_torch():
 
 
 def _reading(trace):
-    """A copy of `trace` that notes in `.read` what is read of it: tensor names, "tokens:STACK", "output"."""
+    """A copy of `trace` that notes in `.read` what a scene reads of it: tensor names, "tokens:STACK", "output",
+    and "meta:KEY" for a key of its record read directly."""
     from model.tracefile import Trace
 
-    class Read(Trace):
-        def __init__(self):
-            super().__init__(trace.meta, trace.arrays)
-            self.read: set[str] = set()
+    read: set[str] = set()
 
+    class Meta(dict):
+        def __getitem__(self, key):
+            read.add(f"meta:{key}")
+            return super().__getitem__(key)
+
+    class Read(Trace):
         @property
         def output(self) -> str:
-            self.read.add("output")
-            return super().output
+            read.add("output")
+            return trace.output
 
         def tokens(self, stack: str) -> list[str]:
-            self.read.add(f"tokens:{stack}")
-            return super().tokens(stack)
+            read.add(f"tokens:{stack}")
+            return trace.tokens(stack)
 
         def __getitem__(self, name: str):
-            self.read.add(name)
-            return super().__getitem__(name)
+            read.add(name)
+            return trace[name]
 
-    return Read()
+    copy = Read(Meta(trace.meta), trace.arrays)
+    copy.read = read
+    return copy
+
+
+# what a trace's record holds besides the words and what the model wrote: reading these shows the source side only
+_SOURCE_META = {"meta:model", "meta:config", "meta:sentence", "meta:step"}
 
 
 def reads_the_output(read: set[str]) -> bool:
     """Whether a scene that read `read` of a trace (`_reading`) read anything of what the model wrote: the
-    decoder's tensors or words, the output layer, the translation (or its raw record, which is read as meta)."""
-    return any("decoder" in name or "unembed" in name or name == "output" for name in read)
+    decoder's tensors or words, the output layer, the translation, or any other key of the record itself."""
+    return any("decoder" in name or "unembed" in name or name == "output"
+               or (name.startswith("meta:") and name not in _SOURCE_META) for name in read)
 
 
 @pytest.fixture(scope="session")

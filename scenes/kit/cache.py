@@ -9,9 +9,9 @@ several) wait for each other there and only there.
 
 Our own cache files (glyph outlines, speech) are written to a temporary name and renamed
 into place, so they are whole or absent; one found damaged all the same (a full disk's, a
-copy's) is made again, and said once (`tell_damaged`). Manim writes its LaTeX files itself, in place: a
-render killed while it writes one, or a full disk, leaves a torn file that Manim would read
-back and fail on, every time. `from_shared_files(make)` runs a Manim call that reads them;
+copy's) is made again, and said once (`tell_damaged`). Manim writes its LaTeX files itself,
+in place: a render killed while it writes one, or a full disk, leaves a torn file that Manim
+would read back and fail on, every time. `from_shared_files(make)` runs a Manim call that reads them;
 if it fails and the folder holds files that do not parse, those are removed (logged once,
 without a traceback) and the call is made again. Pango's SVGs (`Text`) are only read once,
 into the glyph cache, so Manim writes them into a private temporary folder (`private_text_dir`).
@@ -120,10 +120,12 @@ def from_shared_files(make: Callable[[], T]) -> T:
         return make()
 
 
-def tell_damaged(what: str) -> None:
+def tell_damaged(what: str | Path) -> None:
     """Say once per process, in one line, that damaged cache files were found and are made again (Manim's LaTeX
-    files, glyph outlines, speech): `what` is "removed 3 damaged files", "a damaged file (speech/….wav)"."""
+    files, glyph outlines, speech): `what` is "removed 3 damaged files", or the path of a damaged file."""
     global _told
+    if isinstance(what, Path):
+        what = f"a damaged file ({what.parent.name}/{what.name})"
     if not _told:
         _told = True
         print(f"warning: {what} from the cache {CACHE} (a render stopped while writing, or the disk was full); "

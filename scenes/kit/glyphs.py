@@ -38,7 +38,7 @@ def _on_disk(kind: str, key: tuple, compute) -> tuple[np.ndarray, float]:
             return f["points"], float(f["number"])
     except Exception as e:  # missing, truncated or damaged (BadZipFile, EOFError …): recompute, never crash
         if not isinstance(e, FileNotFoundError):
-            tell_damaged(f"a damaged file ({path.parent.name}/{path.name})")
+            tell_damaged(path)
         points, number = compute()
         try:
             with atomic_write(path) as f:

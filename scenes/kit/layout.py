@@ -90,12 +90,6 @@ def fit_scale(mob: Mobject, max_width: float = SAFE_WIDTH, max_height: float = S
     return min(1.0, max_width / max(mob.width, 1e-9), max_height / max(mob.height, 1e-9))
 
 
-def fits(mob: Mobject, max_width: float = SAFE_WIDTH, max_height: float = STAGE_HEIGHT,
-         floor: float = MIN_FONT) -> bool:
-    """Whether `fit` takes `mob` without putting any text below `floor`."""
-    return smallest_text(mob) * fit_scale(mob, max_width, max_height) >= floor - 1e-6
-
-
 def fit(mob: Mobject, center=STAGE_CENTER, max_width: float = SAFE_WIDTH, max_height: float = STAGE_HEIGHT,
         floor: float = MIN_FONT) -> Mobject:
     """Centre `mob` at `center`, shrunk only as far as needed to fit in the box.
@@ -103,7 +97,7 @@ def fit(mob: Mobject, center=STAGE_CENTER, max_width: float = SAFE_WIDTH, max_he
     Raises LayoutError if that would put any text below `floor`: fold instead (`fit_folding`).
     """
     factor = fit_scale(mob, max_width, max_height)
-    if not fits(mob, max_width, max_height, floor):
+    if smallest_text(mob) * factor < floor - 1e-6:
         raise LayoutError(
             f"fitting needs a scale of {factor:.2f}, which puts text at {smallest_text(mob) * factor:.1f} < {floor}"
         )

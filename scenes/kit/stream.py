@@ -115,16 +115,15 @@ def fit_widest(make, rows: int, cols: int, center=layout.STAGE_CENTER, max_width
     the height needs, with the fewest columns), then the most columns that still fit above the
     readability floor are found by bisection. `fit_folding` steps columns down in large jumps,
     which can leave a wide layout (three matrices side by side) with fewer columns than it has room for."""
-    rows_of: dict = {}  # id of each layout built → its rows
+    used: dict = {}
 
     def tracked(r: int, c: int):
-        mob = make(r, c)
-        rows_of[id(mob)] = r
-        return mob
+        used["rows"] = r
+        return make(r, c)
 
     lo = min(cols, min_shown)
     best = layout.fit_folding(tracked, rows, lo, center, max_width, max_height, min_shown)
-    r, hi = rows_of[id(best)], cols
+    r, hi = used["rows"], cols
     while lo < hi:
         mid = (lo + hi + 1) // 2
         try:
