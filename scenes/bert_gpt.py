@@ -180,10 +180,15 @@ class BertGpt(ReelScene):
                 words = [token(w, palette.DECODER if t < self.prompt else palette.HIGHLIGHT, 26)
                          for t, w in enumerate(self.gtok)]
                 row = words_row(words, buff=0.32)
-                probs = VGroup()
-                for t in range(self.prompt, len(self.gtok)):
-                    p = entry(vals, t - 1, int(self.g["decoder.hook_tokens"][t]), 2, size=20)
-                    probs.add(p.move_to([words[t].get_center()[0], row.get_bottom()[1] - 0.3, 0]))
+                probs = VGroup(*(entry(vals, t - 1, int(self.g["decoder.hook_tokens"][t]), 2, size=20)
+                                 for t in range(self.prompt, len(self.gtok))))
+                for t in range(self.prompt + 1, len(self.gtok)):  # a probability wider than its word ("it") keeps apart
+                    a, b = probs[t - 1 - self.prompt], probs[t - self.prompt]
+                    short = (a.width + b.width) / 2 + 0.2 - (words[t].get_center()[0] - words[t - 1].get_center()[0])
+                    if short > 0:
+                        VGroup(*words[t:]).shift(short * RIGHT)
+                for t, p in zip(range(self.prompt, len(self.gtok)), probs):
+                    p.move_to([words[t].get_center()[0], row.get_bottom()[1] - 0.3, 0])
                 read_label = label("read", 22).next_to(VGroup(*words[:self.prompt]), DOWN, buff=0.3)
                 wrote_label = label("written, one word at a time, with its probability", 22)
                 wrote_label.next_to(probs, DOWN, buff=0.25)
@@ -196,7 +201,8 @@ class BertGpt(ReelScene):
                     self.play(Appear(VGroup(words[t], probs[t - self.prompt])),
                               run_time=min(self.timing.swap, 4.0 / n_written))
                 self.play(Appear(wrote_label), run_time=self.timing.fast)
-                self.say(f"Each word it writes is appended to its input and read again: {n_written} words here.",
+                written = "one word" if n_written == 1 else f"{n_written} words"
+                self.say(f"Each word it writes is appended to its input and read again: {written} here.",
                          pause=self.timing.read)
             else:
                 self.say("Its most probable next token is the end of the sentence: it writes nothing more.")
